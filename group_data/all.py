@@ -1,0 +1,66 @@
+"""WoD defaults for every host: the names are upstream's (wod-install and wod-backend all.yml).
+
+Override per environment in group_data/<env>.py, per role in group_data/<role>.py, per host in
+the inventory. No secret lives here: tokens are generated on the hosts.
+"""
+
+# Every operation runs through sudo: we log in as an ordinary admin account.
+_sudo = True
+
+# Students studentN, N in USERMIN..USERMAX: uid UIDBASE+N, gid GIDBASE+N, home STUDDIR/studentN.
+USERMIN = 1
+USERMAX = 20
+UIDBASE = 2000
+GIDBASE = 2000
+STUDDIR = "/student"
+# Offset of this backend's students in the api-db (WODBASESTDID = USERMAX x (backend number - 1)).
+BASESTDID = 0
+# CLEAN=True removes every student account and home before re-creating them (WoD's meaning).
+CLEAN = False
+
+# The admin account: sudo, owner of the workshop material, receiver of the mail API.
+WODUSER = "wodadmin"
+WODUSER_KEYS = []  # SSH public keys (strings) allowed to log in as WODUSER
+WODSENDER = "wodadmin@localhost"  # the only sender the mail API obeys
+
+# JupyterHub (backend)
+JPHUB = "/opt/jupyterhub"
+WODBEPORT = 8000
+HUB_PACKAGES = [
+    "jupyterhub==5.5.4",
+    "jupyterlab==4.6.6",
+]
+KERNEL_PACKAGES = [
+    "bash_kernel==0.10.0",
+    "sshkernel==0.11.1",
+]
+CHP_VERSION = "4.6.3"  # configurable-http-proxy from npm (5.x needs Node >= 20)
+
+# Postfix port the api-db sends the mail API to.
+POSTPORT = 10025
+
+# Lean system baseline; WoD's heavy workshop toolchains are opt-in, e.g.
+# WORKSHOP_PACKAGES = ["texlive-xetex", "default-jdk", "golang", "cargo", "rustc", "pandoc"]
+BASE_PACKAGES = ["acl", "sudo", "curl", "git", "rsync", "unzip", "vim", "ca-certificates"]
+WORKSHOP_PACKAGES = []
+
+# Branding handed to notebooks and e-mails.
+BRANDING = "WoD Developer"
+BRANDINGWOD = "WoD Developer"
+BRANDINGLOGO = "![HPEDevlogo](Pictures/hpe-dev-logo.png)"
+BRANDINGURL = "https://wod.io"
+BRANDINGSLACK = ""
+BRANDINGX = ""
+SURVEYURL = "TBD"
+SURVEYCHALURL = "TBD"
+
+# Per-workshop base ports (upstream's SSHPORT-WKSHP-X / HTTPPORT-WKSHP-X), keyed by workshop.
+WORKSHOP_PORTS = {
+    "WKSHP-Docker101": {"SSHPORT": 14101, "HTTPPORT": 14151},
+    "WKSHP-Ansible101": {"SSHPORT": 16001, "HTTPPORT": 16051},
+    "WKSHP-Spark101": {"HTTPPORT": 17161},
+    "WKSHP-Concourse101": {"HTTPPORT": 19061},
+    "WKSHP-ML101": {"HTTPPORT": 18061},
+    "WKSHP-DataVisu101": {"HTTPPORT": 22161},
+    "WKSHP-Tensorflow101": {"HTTPPORT": 23161},
+}

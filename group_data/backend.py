@@ -1,0 +1,1 @@
+"""Backend role: nothing beyond all.py yet; role-wide overrides go here."""

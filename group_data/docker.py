@@ -1,0 +1,1 @@
+"""Throwaway Docker hosts (inventories/docker.py): the defaults, small and fast."""

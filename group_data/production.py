@@ -1,0 +1,2 @@
+"""Production: WoD's upstream student count per backend."""
+USERMAX = 100

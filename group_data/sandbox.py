@@ -1,0 +1,2 @@
+"""Sandbox: a small backend for trying workshops."""
+USERMAX = 10

@@ -1,0 +1,2 @@
+"""Staging: production's shape, fewer students."""
+USERMAX = 50

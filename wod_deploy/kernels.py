@@ -1,0 +1,19 @@
+"""Kernels registered in the JupyterHub venv: python3, bash, ssh."""
+
+from pyinfra.api import deploy
+
+from .operations import kernelspec
+from .settings import Settings
+
+# kernel name -> the python -m command that registers it in the venv (its sys.prefix)
+KERNELS = {
+    "python3": "ipykernel install --sys-prefix --name python3",
+    "bash": "bash_kernel.install --sys-prefix",
+    "ssh": "sshkernel install --sys-prefix",
+}
+
+
+@deploy("Kernels")
+def kernels(settings: Settings):
+    for kernel, install in KERNELS.items():
+        kernelspec(name=f"Kernel {kernel}", venv=settings.JPHUB, kernel=kernel, install=install)
