@@ -1,0 +1,76 @@
+"""Settings: WoD defaults load, and every bad value is named with its key."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from wod_deploy.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def group_data(name: str) -> dict:
+    return {k: v for k, v in runpy.run_path(str(ROOT / "group_data" / f"{name}.py")).items()
+            if not k.startswith("__")}
+
+
+def test_group_data_all_is_valid_and_matches_wod_defaults():
+    s = load_settings(group_data("all"))
+    assert (s.USERMIN, s.USERMAX, s.UIDBASE, s.GIDBASE) == (1, 20, 2000, 2000)
+    assert (s.CLEAN, s.JPHUB, s.WODUSER, s.BASESTDID, s.POSTPORT) == (False, "/opt/jupyterhub", "wodadmin", 0, 10025)
+    assert s.WORKSHOP_PORTS["WKSHP-Docker101"] == {"SSHPORT": 14101, "HTTPPORT": 14151}
+
+
+@pytest.mark.parametrize("env", ["sandbox", "staging", "production"])
+def test_environment_overrides_are_valid(env):
+    s = load_settings({**group_data("all"), **group_data(env)})
+    assert s.USERMAX >= s.USERMIN
+
+
+def test_students_derive_from_the_bases():
+    s = Settings(USERMIN=3, USERMAX=5, UIDBASE=3000, GIDBASE=4000)
+    assert [(x.name, x.uid, x.gid, x.home) for x in s.students] == [
+        ("student3", 3003, 4003, "/student/student3"),
+        ("student4", 3004, 4004, "/student/student4"),
+        ("student5", 3005, 4005, "/student/student5"),
+    ]
+
+
+BAD = [
+    ({"USERMIN": 10, "USERMAX": 5}, "USERMAX=5", ">= USERMIN"),
+    ({"UIDBASE": 0}, "UIDBASE=0", "1000..60000"),
+    ({"GIDBASE": 500}, "GIDBASE=500", "1000..60000"),
+    ({"UIDBASE": 59990}, "UIDBASE=59990", "1000..60000"),
+    ({"POSTPORT": 70000}, "POSTPORT=70000", "1..65535"),
+    ({"WODBEPORT": 0}, "WODBEPORT=0", "1..65535"),
+    ({"JPHUB": "opt/jupyterhub"}, "JPHUB='opt/jupyterhub'", "absolute path"),
+    ({"JPHUB": "/"}, "JPHUB='/'", "absolute path"),
+    ({"WODUSER": ""}, "WODUSER=''", "non-empty Linux user name"),
+    ({"WODUSER": "Bad User"}, "WODUSER='Bad User'", "Linux user name"),
+    ({"USERMAXX": 30}, "USERMAXX=30", "did you mean USERMAX"),
+    ({"usermax": 30}, "usermax=30", "did you mean USERMAX"),
+    ({"CLEAN": "yes"}, "CLEAN='yes'", "true or false"),
+    ({"USERMAX": "20"}, "USERMAX='20'", "integer"),
+    ({"HUB_PACKAGES": ["jupyterhub"]}, "HUB_PACKAGES=['jupyterhub']", "pinned"),
+    ({"WORKSHOP_PORTS": {"WKSHP-X": {"HTTPPORT": 0}}}, "WORKSHOP_PORTS=", "port 1..65535"),
+]
+
+
+@pytest.mark.parametrize("data,key_value,allowed", BAD, ids=[next(iter(b[0])) for b in BAD])
+def test_bad_value_is_named_with_key_value_and_what_is_allowed(data, key_value, allowed):
+    with pytest.raises(SettingsError) as err:
+        load_settings({**group_data("all"), **data}, host="hub-1")
+    message = str(err.value)
+    assert key_value in message and allowed in message and "hub-1" in message
+
+
+def test_unrelated_keys_pass_through():
+    s = load_settings({**group_data("all"), "ssh_port": 2222, "_sudo": True, "my_note": "x"})
+    assert s.USERMAX == 20
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SettingsError) as err:
+        load_settings({"POSTPORT": 0, "WODUSER": "", "JPHUB": "x"})
+    assert len(err.value.problems) == 3
