@@ -16,7 +16,8 @@ class KernelSpecs(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return f"test -x {venv}/bin/jupyter && {venv}/bin/jupyter kernelspec list --json || true"
+        return (f"test -x {venv}/bin/jupyter && PYTHONDONTWRITEBYTECODE=1 {venv}/bin/jupyter kernelspec list --json "
+                "|| true")
 
     def process(self, output: list[str]) -> dict:
         data = json.loads("\n".join(output))

@@ -4,18 +4,30 @@
     wod-deploy hosts down [NAME]
     wod-deploy hosts list [--json]
     wod-deploy demo [--name NAME]
+    wod-deploy check INVENTORY [--limit X] [--json FILE] [--junit FILE] [--all]
+    wod-deploy drift INVENTORY [--limit X] [--json FILE] [--junit FILE]
+
+check and drift exit 0 when compliant, 2 on drift, 1 when a host could not be checked.
 """
 
 from __future__ import annotations
 
-import argparse
+from gevent import monkey
+
+monkey.patch_all()  # pyinfra runs on gevent: patch before ssl, requests or docker are imported
+
+import argparse  # noqa: E402
 import json
 import logging
 import secrets
 import subprocess
 import sys
 
+from . import compliance
 from .testing import hosts
+
+# inventory group -> the deploy file that converges it
+ROLE_DEPLOYS = {"backend": "deploys/backend.py"}
 
 
 def pyinfra(*args: str, json_output: bool = False) -> subprocess.CompletedProcess:
@@ -70,6 +82,36 @@ WoD backend '{host.name}' is up.
     return 0
 
 
+def _check(args) -> int:
+    report = compliance.check_inventory(args.inventory, limit=args.limit)
+    report.write(args.json, args.junit)
+    print(report.table(show_passed=args.all))
+    return report.exit_code
+
+
+def _drift(args) -> int:
+    """The compliance checks, plus every operation a converge would run (pyinfra --dry --json)."""
+    report = compliance.check_inventory(args.inventory, limit=args.limit)
+    pending = []
+    for group, deploy_file in ROLE_DEPLOYS.items():
+        cmd = [sys.executable, "-m", "pyinfra", args.inventory, deploy_file, "--dry", "--json", "--limit", group]
+        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if proc.returncode:
+            report.checks.append(compliance.Check("drift.plan", deploy_file, "a dry run", proc.stderr.strip()[-500:],
+                                                  compliance.ERROR, "run the dry run by hand", group))
+            continue
+        plan = json.loads(proc.stdout.strip().splitlines()[-1])["plan"]
+        for host, op in compliance.changed_operations(plan):
+            if host in report.hosts:
+                pending.append(compliance.Check("drift.operation", op, "no change", "would change",
+                                                compliance.DRIFT, f"converge: pyinfra {args.inventory} {deploy_file}",
+                                                host))
+    report.checks += pending
+    report.write(args.json, args.junit)
+    print(report.table())
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wod-deploy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,11 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="bring up and converge a throwaway backend")
     demo.add_argument("--name", default="demo")
     demo.set_defaults(func=_demo)
+
+    for command, func, text in (("check", _check, "read-only compliance of an inventory"),
+                                ("drift", _drift, "compliance plus what a converge would change")):
+        p = sub.add_parser(command, help=text)
+        p.add_argument("inventory")
+        p.add_argument("--limit", action="append", help="group or host name pattern (repeatable)")
+        p.add_argument("--json", metavar="FILE", help="write the JSON report here")
+        p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+        if command == "check":
+            p.add_argument("--all", action="store_true", help="list passing checks too")
+        p.set_defaults(func=func)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("paramiko").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -6,17 +6,27 @@ secret live in JPHUB/var/jupyterhub and survive re-deploys; the admintk service 
 on the host, 0600 root, and never leaves it.
 """
 
+import hashlib
+from io import StringIO
 from pathlib import Path
 
+import jinja2
 from pyinfra.api import deploy
-from pyinfra.operations import files, pip, systemd
+from pyinfra.operations import files, pip, server, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.files import ManagedFiles
+from facts.jupyterhub import HubApi, VenvPackages, canonical
+from facts.npm import NpmGlobalVersion
+from facts.services import ServiceStates
+
+from .compliance import expect, mode
 from .operations import npm_global, secret_file
 from .settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNIT = "/etc/systemd/system/jupyterhub.service"
+HINT = "converge: pyinfra INVENTORY deploys/backend.py"
 
 # The hub's own admin scopes, granted to WODUSER and (minus list:users) to the admintk service.
 ADMIN_SCOPES = [
@@ -28,6 +38,25 @@ ADMIN_SCOPES = [
 
 def config_path(settings: Settings) -> str:
     return f"{settings.hub_etc}/jupyterhub_config.py"
+
+
+def render(template: str, settings: Settings) -> str:
+    """The exact bytes the deploy writes and the check compares (one source of truth)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    return env.get_template(template).render(s=settings, admin_scopes=ADMIN_SCOPES, config=config_path(settings))
+
+
+def managed_files(settings: Settings) -> dict[str, str]:
+    """Path -> content of the files this component owns."""
+    return {config_path(settings): render("jupyterhub_config.py.j2", settings),
+            UNIT: render("jupyterhub.service.j2", settings)}
+
+
+def pinned(settings: Settings) -> dict[str, str]:
+    """{canonical name: version} of the pinned venv packages."""
+    return {canonical(name): version for name, version in
+            (p.split("==", 1) for p in (*settings.HUB_PACKAGES, *settings.KERNEL_PACKAGES) if "==" in p)}
 
 
 @deploy("JupyterHub")
@@ -45,25 +74,51 @@ def jupyterhub(settings: Settings):
     files.directory(name="Hub state directory (database, cookie secret)", path=s.hub_state,
                     user="root", group="root", mode="0700")
     secret_file(name="admintk service token (generated on the host)", path=s.hub_token_file)
-    config = files.template(
-        name="jupyterhub_config.py",
-        src=str(TEMPLATES / "jupyterhub_config.py.j2"),
-        dest=config_path(s),
-        user="root", group="root", mode="0644",
-        s=s, admin_scopes=ADMIN_SCOPES,
-    )
-    unit = files.template(
-        name="jupyterhub.service unit",
-        src=str(TEMPLATES / "jupyterhub.service.j2"),
-        dest=UNIT,
-        user="root", group="root", mode="0644",
-        s=s, config=config_path(s),
-    )
+    content = managed_files(s)
+    config = files.put(name="jupyterhub_config.py", src=StringIO(content[config_path(s)]), dest=config_path(s),
+                       user="root", group="root", mode="0644")
+    unit = files.put(name="jupyterhub.service unit", src=StringIO(content[UNIT]), dest=UNIT,
+                     user="root", group="root", mode="0644")
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
-    systemd.service(name="JupyterHub enabled and running", service="jupyterhub", running=True, enabled=True)
-    systemd.service(
+    started = systemd.service(name="JupyterHub enabled and running", service="jupyterhub",
+                              running=True, enabled=True)
+    restarted = systemd.service(
         name="Restart JupyterHub (config, unit or packages changed)",
         service="jupyterhub",
         restarted=True,
         _if=any_changed(venv, packages, proxy, config, unit),
     )
+    server.shell(
+        name=f"Wait for the hub to answer on port {s.WODBEPORT}",
+        commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "
+                  f"sleep 1; done; echo 'JupyterHub did not answer: journalctl -u jupyterhub' >&2; exit 1"],
+        _if=any_changed(started, restarted),
+    )
+
+
+def checks(settings: Settings, probe):
+    s = settings
+    installed = probe(VenvPackages, venv=s.JPHUB)
+    for name, version in pinned(s).items():
+        yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name), HINT)
+    yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
+                 probe(NpmGlobalVersion, package="configurable-http-proxy"), HINT)
+
+    wanted = managed_files(s)
+    found = probe(ManagedFiles, paths=[*wanted, s.hub_token_file])
+    for path, content in wanted.items():
+        f = found.get(path)
+        sha1 = hashlib.sha1(content.encode()).hexdigest()
+        yield expect("jupyterhub.file", path, f"root:root 0644 sha1 {sha1[:12]}",
+                     f and f"{f['user']}:{f['group']} {mode(f['mode'])} sha1 {f['sha1'][:12]}", HINT)
+    token = found.get(s.hub_token_file)
+    yield expect("jupyterhub.token", s.hub_token_file, "root:root 0600",
+                 token and f"{token['user']}:{token['group']} {mode(token['mode'])}",
+                 "converge keeps the token and restores owner and mode; delete the file to rotate it")
+
+    state = probe(ServiceStates, units=["jupyterhub.service"])["jupyterhub.service"]
+    yield expect("jupyterhub.service", "jupyterhub.service", "active, enabled",
+                 f"{state['active']}, {state['enabled']}", HINT)
+    api = probe(HubApi, port=s.WODBEPORT)
+    yield expect("jupyterhub.api", f"http://127.0.0.1:{s.WODBEPORT}/hub/api", f"version {pinned(s).get('jupyterhub')}",
+                 api and f"version {api.get('version')}", "the hub does not answer: journalctl -u jupyterhub")

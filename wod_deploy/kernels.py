@@ -2,6 +2,9 @@
 
 from pyinfra.api import deploy
 
+from facts.kernels import KernelSpecs
+
+from .compliance import expect
 from .operations import kernelspec
 from .settings import Settings
 
@@ -17,3 +20,10 @@ KERNELS = {
 def kernels(settings: Settings):
     for kernel, install in KERNELS.items():
         kernelspec(name=f"Kernel {kernel}", venv=settings.JPHUB, kernel=kernel, install=install)
+
+
+def checks(settings: Settings, probe):
+    registered = probe(KernelSpecs, venv=settings.JPHUB)
+    for kernel in KERNELS:
+        yield expect("kernels.kernelspec", f"kernel {kernel}", "registered",
+                     "registered" if kernel in registered else None, "converge: pyinfra INVENTORY deploys/backend.py")

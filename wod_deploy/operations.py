@@ -7,6 +7,7 @@ import shlex
 
 from pyinfra import host, logger
 from pyinfra.api import OperationError, StringCommand, operation
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, Sha1File
 
 from facts.kernels import KernelSpecs
@@ -94,6 +95,15 @@ def students(usermin: int, usermax: int, uidbase: int, gidbase: int, admin: str,
         lines.append(f"find {shlex.quote(studdir)} -mindepth 1 -maxdepth 1 -name 'student*' -exec rm -rf {{}} +")
         accounts = {"base": base}
 
+    in_range = {f"student{n}" for n in range(usermin, usermax + 1)}
+    stray = sorted((set(accounts.get("users", {})) | set(accounts.get("groups", {}))) - in_range)
+    if stray:
+        # Outside the declared range (USERMAX lowered?): the account goes, the home stays.
+        logger.warning(f"{host.name}: removing student accounts outside {usermin}..{usermax}, "
+                       f"keeping their homes: {' '.join(stray)}")
+        lines.append(f"for u in {' '.join(stray)}; do userdel $u 2>/dev/null || true; "
+                     f"groupdel $u 2>/dev/null || true; done")
+
     if base is None or base["mode"] != 0o711:
         lines.append(f"install -d -m 0711 {shlex.quote(studdir)}")
 
@@ -163,3 +173,20 @@ def npm_global(package: str, version: str):
         host.noop(f"{package}@{version} is installed")
         return
     yield f"npm install -g --no-fund --no-audit {shlex.quote(f'{package}@{version}')}"
+
+
+@operation()
+def apt_packages(packages: list[str]):
+    """Install missing Debian packages; refresh the index only when something is missing.
+
+    pyinfra's apt.packages(update=True) refreshes whenever its cache is stale, which a
+    drift check would then report as a pending change on a compliant host.
+    """
+    installed = host.get_fact(DebPackages)
+    missing = [p for p in packages if p not in installed]
+    if not missing:
+        host.noop(f"{len(packages)} packages are installed")
+        return
+    yield "apt-get update -qq"
+    yield ("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+           + " ".join(shlex.quote(p) for p in missing))

@@ -1,0 +1,40 @@
+"""The JupyterHub venv and the running hub."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pyinfra.api import FactBase
+
+
+def canonical(name: str) -> str:
+    """PEP 503 name: what pip compares (`bash-kernel` == `bash_kernel`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class VenvPackages(FactBase):
+    """``{canonical name: version}`` installed in a venv; empty when the venv is missing."""
+
+    default = dict
+
+    def command(self, venv: str) -> str:
+        return f"test -x {venv}/bin/python && PYTHONDONTWRITEBYTECODE=1 {venv}/bin/python -m pip list --format=json 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict:
+        return {canonical(p["name"]): p["version"] for p in json.loads("\n".join(output))}
+
+
+class HubApi(FactBase):
+    """What ``GET /hub/api`` answers on the host's own port: ``{"version": ...}``, or None."""
+
+    def command(self, port: int) -> str:
+        return (f"python3 -B -c 'import urllib.request,sys; "
+                f"sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:{int(port)}/hub/api\", timeout=5)"
+                f".read().decode())' 2>/dev/null || true")
+
+    def process(self, output: list[str]) -> dict | None:
+        try:
+            return json.loads("\n".join(output))
+        except ValueError:
+            return None
