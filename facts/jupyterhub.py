@@ -19,7 +19,8 @@ class VenvPackages(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return f"test -x {venv}/bin/python && PYTHONDONTWRITEBYTECODE=1 {venv}/bin/python -m pip list --format=json 2>/dev/null || true"
+        return (f"test -x {venv}/bin/python && PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "
+                f"{venv}/bin/python -m pip list --format=json 2>/dev/null || true")
 
     def process(self, output: list[str]) -> dict:
         return {canonical(p["name"]): p["version"] for p in json.loads("\n".join(output))}

@@ -82,8 +82,21 @@ WoD backend '{host.name}' is up.
     return 0
 
 
+def _override_data(items: list[str] | None) -> dict:
+    """--data KEY=VALUE, parsed as pyinfra parses its own --data (ints, bools, JSON)."""
+    from pyinfra_cli.util import parse_cli_arg
+
+    data = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--data {item!r}: expected KEY=VALUE")
+        data[key] = parse_cli_arg(value)
+    return data
+
+
 def _check(args) -> int:
-    report = compliance.check_inventory(args.inventory, limit=args.limit)
+    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data))
     report.write(args.json, args.junit)
     print(report.table(show_passed=args.all))
     return report.exit_code
@@ -91,10 +104,11 @@ def _check(args) -> int:
 
 def _drift(args) -> int:
     """The compliance checks, plus every operation a converge would run (pyinfra --dry --json)."""
-    report = compliance.check_inventory(args.inventory, limit=args.limit)
+    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data))
     pending = []
     for group, deploy_file in ROLE_DEPLOYS.items():
-        cmd = [sys.executable, "-m", "pyinfra", args.inventory, deploy_file, "--dry", "--json", "--limit", group]
+        cmd = [sys.executable, "-m", "pyinfra", args.inventory, deploy_file, "--dry", "--json", "--limit", group,
+               *(x for item in args.data or [] for x in ("--data", item))]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if proc.returncode:
             report.checks.append(compliance.Check("drift.plan", deploy_file, "a dry run", proc.stderr.strip()[-500:],
@@ -140,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--limit", action="append", help="group or host name pattern (repeatable)")
         p.add_argument("--json", metavar="FILE", help="write the JSON report here")
         p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+        p.add_argument("--data", action="append", metavar="KEY=VALUE", help="override host data, as pyinfra --data")
         if command == "check":
             p.add_argument("--all", action="store_true", help="list passing checks too")
         p.set_defaults(func=func)

@@ -87,7 +87,7 @@ def check_host(host, check_fns: list[CheckFn]) -> list[Check]:
     try:
         settings = load_settings(host.data, host=host.name)
     except SettingsError as exc:
-        return error("settings", "host data", str(exc), "fix group_data/ or the inventory")
+        return error("host.settings", "host data", str(exc), "fix group_data/ or the inventory")
     try:
         host.connect(raise_exceptions=True, show_errors=False)
     except Exception as exc:  # any connector failure: the host is not checked
@@ -196,7 +196,8 @@ def _selected(host, limit: Iterable[str] | None) -> bool:
     return any(pattern in host.groups or fnmatch(host.name, pattern) for pattern in limit)
 
 
-def check_inventory(inventory_path: str, limit: Iterable[str] | None = None) -> Report:
+def check_inventory(inventory_path: str, limit: Iterable[str] | None = None,
+                    override_data: dict | None = None) -> Report:
     """Check every selected host of an inventory file (run from the project root)."""
     from pyinfra.api import Config, State
     from pyinfra.context import ctx_config, ctx_inventory, ctx_state
@@ -207,7 +208,7 @@ def check_inventory(inventory_path: str, limit: Iterable[str] | None = None) -> 
     state, config = State(), Config()
     state.cwd = os.getcwd()
     with ctx_state.use(state), ctx_config.use(config):
-        inventory = make_inventory(inventory_path, cwd=state.cwd)
+        inventory = make_inventory(inventory_path, cwd=state.cwd, override_data=override_data or {})
         state.init(inventory, config)
     with ctx_state.use(state), ctx_config.use(config), ctx_inventory.use(inventory):
         return _check_hosts(inventory, inventory_path, limit, start)
