@@ -6,7 +6,7 @@ ENV       ?= production
 NAME      ?= demo
 PYTEST    := $(BIN)/pytest
 
-.PHONY: install docker demo test test-unit test-integration lint hosts-up hosts-down check clean
+.PHONY: install docker demo test test-unit lint hosts-up hosts-down check drift clean
 
 $(BIN)/wod-deploy: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,8 +38,11 @@ lint: install
 	$(BIN)/pip install --quiet ruff
 	$(BIN)/ruff check wod_deploy facts deploys group_data inventories tests
 
-check: install  ## what a converge would change, read-only (dry run): make check ENV=production
-	$(BIN)/pyinfra inventories/$(ENV).py deploys/backend.py --dry
+check: install  ## read-only compliance: make check ENV=production (exit 2 = drift, 1 = not checkable)
+	$(BIN)/wod-deploy check inventories/$(ENV).py --json check-$(ENV).json --junit check-$(ENV).xml
+
+drift: install  ## compliance plus every operation a converge would run: make drift ENV=production
+	$(BIN)/wod-deploy drift inventories/$(ENV).py --json drift-$(ENV).json --junit drift-$(ENV).xml
 
 clean:
 	rm -rf $(VENV) .pytest_cache
