@@ -36,8 +36,35 @@ KERNEL_PACKAGES = [
 ]
 CHP_VERSION = "4.6.3"  # configurable-http-proxy from npm (5.x needs Node >= 20)
 
-# Postfix port the api-db sends the mail API to.
+# The mail API: postfix on POSTPORT accepts mail from the inventory's api_db hosts (each at its
+# `wod_address`, `ssh_hostname` or name) and from MAILAPI_CLIENTS, nowhere else.
 POSTPORT = 10025
+MAILAPI_CLIENTS = []
+# api-db callbacks (student password, customer active, completion); empty: the backend works alone.
+# The moderator password comes from the environment (WOD_APIDB_PASSWORD) at deploy time.
+WODAPIDBURL = ""
+WODAPIDBUSER = "moderator"
+
+# Workshops: a git URL (cloned on the machine running pyinfra) or a local directory.
+WODNOBO = "https://github.com/Workshops-on-Demand/wod-notebooks.git"
+WODNOBO_REF = "main"
+# The private overlay is a group_data directory passed with --group-data; its all.py sets
+# PRIVATE_DIR (workshops/ and templates/ beside it). See README, "Private overlay".
+PRIVATE_DIR = ""
+# The backend's external name and address (/etc/hosts, postfix myhostname, notebooks).
+WODBEEXTFQDN = ""  # empty: the inventory host name
+WODBEEXTIP = ""
+
+# Security: the firewall keeps SSH, the hub and POSTPORT (api-db hosts only) open.
+SSHD_PORT = 22
+F2B_MAXRETRY = 3
+F2B_BANTIME = 3600
+SYSCTL = {
+    "net.ipv4.tcp_keepalive_time": 1800,
+    "kernel.threads-max": 4096000,
+    "kernel.pid_max": 200000,
+    "vm.max_map_count": 600000,
+}
 
 # Lean system baseline; WoD's heavy workshop toolchains are opt-in, e.g.
 # WORKSHOP_PACKAGES = ["texlive-xetex", "default-jdk", "golang", "cargo", "rustc", "pandoc"]

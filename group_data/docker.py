@@ -1,1 +1,4 @@
-"""Throwaway Docker hosts (inventories/docker.py): the defaults, small and fast."""
+"""Throwaway Docker hosts (inventories/docker.py): small, with the test workshops."""
+
+WODNOBO = "tests/fixtures/workshops"
+WORKSHOP_PORTS = {"WKSHP-Test101": {"HTTPPORT": 20000}}

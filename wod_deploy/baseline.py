@@ -8,7 +8,8 @@ from .operations import apt_packages
 from .settings import Settings
 
 # What the backend components themselves run: python venvs, node for the hub proxy, ACLs.
-BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs", "npm")
+BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs", "npm",
+                    "postfix", "procmail", "fail2ban", "python3-systemd", "ufw", "cron", "systemd-timesyncd")
 
 
 def packages(settings: Settings, role_packages=BACKEND_PACKAGES) -> list[str]:

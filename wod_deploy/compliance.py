@@ -77,7 +77,7 @@ class Probe:
 CheckFn = Callable[[Any, Probe], Iterable[Check]]
 
 
-def check_host(host, check_fns: list[CheckFn]) -> list[Check]:
+def check_host(host, check_fns: list[CheckFn], inventory=None) -> list[Check]:
     """All checks of one host; a host that cannot be reached or read gives error checks."""
     from .settings import SettingsError, load_settings
 
@@ -85,7 +85,7 @@ def check_host(host, check_fns: list[CheckFn]) -> list[Check]:
         return [Check(id, resource, "checkable", message, ERROR, hint, host.name)]
 
     try:
-        settings = load_settings(host.data, host=host.name)
+        settings = load_settings(host.data, host=host.name, inventory=inventory)
     except SettingsError as exc:
         return error("host.settings", "host data", str(exc), "fix group_data/ or the inventory")
     try:
@@ -183,9 +183,10 @@ class Report:
 
 def role_checks() -> dict[str, list[CheckFn]]:
     """Which checks apply to which inventory group."""
-    from . import admin, baseline, jupyterhub, kernels, students
+    from . import admin, baseline, jupyterhub, kernels, mailapi, security, students, system, workshops
 
-    return {"backend": [baseline.checks, admin.checks, students.checks, jupyterhub.checks, kernels.checks]}
+    return {"backend": [baseline.checks, admin.checks, system.checks, students.checks, jupyterhub.checks,
+                        kernels.checks, workshops.checks, mailapi.checks, security.checks]}
 
 
 def _selected(host, limit: Iterable[str] | None) -> bool:
@@ -225,7 +226,7 @@ def _check_hosts(inventory, inventory_path, limit, start) -> Report:
             if not fns:
                 unchecked.append(host.name)
                 continue
-            checks += check_host(host, fns)
+            checks += check_host(host, fns, inventory)
     finally:
         for host in inventory:
             if host.connected:

@@ -6,11 +6,6 @@ secret live in JPHUB/var/jupyterhub and survive re-deploys; the admintk service 
 on the host, 0600 root, and never leaves it.
 """
 
-import hashlib
-from io import StringIO
-from pathlib import Path
-
-import jinja2
 from pyinfra.api import deploy
 from pyinfra.operations import files, pip, server, systemd
 from pyinfra.operations.util import any_changed
@@ -20,11 +15,12 @@ from facts.jupyterhub import HubApi, VenvPackages, canonical
 from facts.npm import NpmGlobalVersion
 from facts.services import ServiceStates
 
+from . import managed
 from .compliance import expect, mode
+from .managed import Managed, put, render
 from .operations import npm_global, secret_file
 from .settings import Settings
 
-TEMPLATES = Path(__file__).parent / "templates"
 UNIT = "/etc/systemd/system/jupyterhub.service"
 HINT = "converge: pyinfra INVENTORY deploys/backend.py"
 
@@ -40,17 +36,11 @@ def config_path(settings: Settings) -> str:
     return f"{settings.hub_etc}/jupyterhub_config.py"
 
 
-def render(template: str, settings: Settings) -> str:
-    """The exact bytes the deploy writes and the check compares (one source of truth)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
-    return env.get_template(template).render(s=settings, admin_scopes=ADMIN_SCOPES, config=config_path(settings))
-
-
-def managed_files(settings: Settings) -> dict[str, str]:
-    """Path -> content of the files this component owns."""
-    return {config_path(settings): render("jupyterhub_config.py.j2", settings),
-            UNIT: render("jupyterhub.service.j2", settings)}
+def managed_files(settings: Settings) -> list[Managed]:
+    """The files this component owns, rendered once for the deploy and the check."""
+    extra = {"admin_scopes": ADMIN_SCOPES, "config": config_path(settings)}
+    return [Managed(config_path(settings), render("jupyterhub_config.py.j2", settings, **extra)),
+            Managed(UNIT, render("jupyterhub.service.j2", settings, **extra))]
 
 
 def pinned(settings: Settings) -> dict[str, str]:
@@ -74,11 +64,9 @@ def jupyterhub(settings: Settings):
     files.directory(name="Hub state directory (database, cookie secret)", path=s.hub_state,
                     user="root", group="root", mode="0700")
     secret_file(name="admintk service token (generated on the host)", path=s.hub_token_file)
-    content = managed_files(s)
-    config = files.put(name="jupyterhub_config.py", src=StringIO(content[config_path(s)]), dest=config_path(s),
-                       user="root", group="root", mode="0644")
-    unit = files.put(name="jupyterhub.service unit", src=StringIO(content[UNIT]), dest=UNIT,
-                     user="root", group="root", mode="0644")
+    config_file, unit_file = managed_files(s)
+    config = put(config_file, "jupyterhub_config.py")
+    unit = put(unit_file, "jupyterhub.service unit")
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     started = systemd.service(name="JupyterHub enabled and running", service="jupyterhub",
                               running=True, enabled=True)
@@ -104,14 +92,8 @@ def checks(settings: Settings, probe):
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"), HINT)
 
-    wanted = managed_files(s)
-    found = probe(ManagedFiles, paths=[*wanted, s.hub_token_file])
-    for path, content in wanted.items():
-        f = found.get(path)
-        sha1 = hashlib.sha1(content.encode()).hexdigest()
-        yield expect("jupyterhub.file", path, f"root:root 0644 sha1 {sha1[:12]}",
-                     f and f"{f['user']}:{f['group']} {mode(f['mode'])} sha1 {f['sha1'][:12]}", HINT)
-    token = found.get(s.hub_token_file)
+    yield from managed.checks("jupyterhub.file", managed_files(s), probe, HINT)
+    token = probe(ManagedFiles, paths=[s.hub_token_file]).get(s.hub_token_file)
     yield expect("jupyterhub.token", s.hub_token_file, "root:root 0600",
                  token and f"{token['user']}:{token['group']} {mode(token['mode'])}",
                  "converge keeps the token and restores owner and mode; delete the file to rotate it")

@@ -6,12 +6,14 @@ import hashlib
 import shlex
 
 from pyinfra import host, logger
-from pyinfra.api import OperationError, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationError, StringCommand, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import File, Sha1File
 
 from facts.kernels import KernelSpecs
 from facts.npm import NpmGlobalVersion
+from facts.postfix import PostfixConfig
+from facts.system import FileLines, TreeDigest, Ufw
 from facts.students import StudentAccounts
 
 HOME_MODE = 0o770  # 0700 chmod, then the admin ACL raises the mask (group class) to rwx
@@ -190,3 +192,62 @@ def apt_packages(packages: list[str]):
     yield "apt-get update -qq"
     yield ("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
            + " ".join(shlex.quote(p) for p in missing))
+
+
+@operation()
+def postfix(main: dict[str, str], master: dict[str, str | None]):
+    """main.cf parameters (postconf -e) and master.cf services (postconf -M; None removes one)."""
+    current = host.get_fact(PostfixConfig)
+    for key, value in main.items():
+        if current.get("main", {}).get(key) != value:
+            yield f"postconf -e {shlex.quote(f'{key} = {value}')}"
+    for service, line in master.items():
+        have = current.get("master", {}).get(service)
+        if line is None and have is not None:
+            yield f"postconf -MX {shlex.quote(service)}"
+        elif line is not None and have != line:
+            yield f"postconf -M {shlex.quote(f'{service}={line}')}"
+
+
+@operation()
+def lines_present(path: str, lines: list[str]):
+    """Whole lines appended to a file when missing (appending also works on bind-mounted files)."""
+    present = host.get_fact(FileLines, path=path, lines=lines)
+    missing = [line for line, ok in zip(lines, present or [False] * len(lines)) if not ok]
+    for line in missing:
+        yield f"printf '%s\\n' {shlex.quote(line)} >> {shlex.quote(path)}"
+    if not missing:
+        host.noop(f"{path} has its {len(lines)} lines")
+
+
+@operation()
+def ufw(rules: list[str], incoming: str = "deny"):
+    """ufw with exactly `rules` (as `ufw show added` prints them), default incoming policy, active.
+
+    Rules are added before the firewall is enabled, so the SSH rule is in place first.
+    """
+    state = host.get_fact(Ufw) or {"active": False, "incoming": "", "rules": []}
+    for rule in rules:
+        if rule not in state["rules"]:
+            yield rule
+    for rule in state["rules"]:
+        if rule not in rules:
+            yield "ufw delete " + rule.removeprefix("ufw ")
+    if state["incoming"] != incoming:
+        yield f"ufw default {shlex.quote(incoming)} incoming"
+    if not state["active"]:
+        yield "ufw --force enable"
+
+
+@operation()
+def tree(local_tar: str, digest: str, dest: str):
+    """A directory tree shipped as one tarball and swapped in whole, when its digest changed."""
+    if host.get_fact(TreeDigest, dest=dest) == digest:
+        host.noop(f"{dest} is at {digest[:12]}")
+        return
+    d = shlex.quote(dest)
+    tmp = shlex.quote(f"/tmp/wod-tree-{digest[:16]}.tar")
+    yield FileUploadCommand(local_tar, f"/tmp/wod-tree-{digest[:16]}.tar")
+    yield (f"rm -rf {d}.new {d}.old && mkdir -p {d}.new && tar -xf {tmp} -C {d}.new --no-same-owner "
+           f"&& echo {shlex.quote(digest)} > {d}.new/.wod-digest && chmod -R u=rwX,go=rX {d}.new "
+           f"&& {{ [ ! -e {d} ] || mv {d} {d}.old; }} && mv {d}.new {d} && rm -rf {d}.old {tmp}")

@@ -23,7 +23,7 @@ def validate_inventory(inventory) -> dict:
     settings, errors = {}, []
     for host in inventory:
         try:
-            settings[host.name] = load_settings(host.data, host=host.name)
+            settings[host.name] = load_settings(host.data, host=host.name, inventory=inventory)
         except SettingsError as exc:
             errors.append(str(exc))
     if errors:

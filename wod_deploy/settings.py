@@ -7,7 +7,9 @@ Keys keep WoD's own names (`USERMIN`, `UIDBASE`, `JPHUB`, ...) so an admin maps 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -46,6 +48,22 @@ def _pins(v: Any) -> bool:
     return _strlist(v) and all(PIN_RE.match(x) for x in v)
 
 
+def _networks(v: Any) -> bool:
+    if not _strlist(v):
+        return False
+    try:
+        for x in v:
+            ipaddress.ip_network(x, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _sysctl(v: Any) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and re.match(r"^[a-z0-9_.-]+$", k) and isinstance(x, (int, str)) for k, x in v.items())
+
+
 def _workshop_ports(v: Any) -> bool:
     return isinstance(v, dict) and all(
         isinstance(ws, str) and isinstance(ports, dict)
@@ -78,6 +96,23 @@ class Settings:
     CHP_VERSION: str = "4.6.3"
     # mail API
     POSTPORT: int = 10025
+    MAILAPI_CLIENTS: tuple[str, ...] = ()  # beyond the api_db hosts of the inventory
+    APIDB_ADDRESSES: tuple[str, ...] = ()  # derived from the inventory's api_db group
+    WODAPIDBURL: str = ""  # e.g. http://api.example.org:8021/api; empty: no callbacks
+    WODAPIDBUSER: str = "moderator"
+    # workshops: a git URL or a directory on the machine running pyinfra
+    WODNOBO: str = ""
+    WODNOBO_REF: str = "main"
+    PRIVATE_DIR: str = ""  # the private overlay (group_data/, workshops/, templates/)
+    WODBEEXTFQDN: str = ""  # defaults to the inventory host name
+    WODBEEXTIP: str = ""
+    # security and system baseline
+    SSHD_PORT: int = 22  # what the firewall keeps open for SSH
+    F2B_MAXRETRY: int = 3
+    F2B_BANTIME: int = 3600
+    SYSCTL: dict = field(default_factory=lambda: {
+        "net.ipv4.tcp_keepalive_time": 1800, "kernel.threads-max": 4096000,
+        "kernel.pid_max": 200000, "vm.max_map_count": 600000})
     # system
     BASE_PACKAGES: tuple[str, ...] = ()
     WORKSHOP_PACKAGES: tuple[str, ...] = ()
@@ -117,6 +152,15 @@ class Settings:
     def hub_token_file(self) -> str:
         return f"{self.hub_etc}/admintk.token"
 
+    @property
+    def mail_clients(self) -> list[str]:
+        """Who may talk SMTP to POSTPORT (beyond localhost): the api-db hosts."""
+        return sorted({*self.APIDB_ADDRESSES, *self.MAILAPI_CLIENTS})
+
+    @property
+    def workshops_dir(self) -> str:
+        return "/var/lib/wod/workshops"
+
 
 @dataclass(frozen=True)
 class Student:
@@ -150,11 +194,28 @@ RULES: dict[str, tuple] = {
     "BASE_PACKAGES": (_strlist, "a list of package names"),
     "WORKSHOP_PACKAGES": (_strlist, "a list of package names"),
     "WORKSHOP_PORTS": (_workshop_ports, "a dict {workshop: {PORTNAME: port 1..65535}}"),
+    "MAILAPI_CLIENTS": (_networks, "a list of IP addresses or networks"),
+    "APIDB_ADDRESSES": (_networks, "a list of IP addresses (derived from the api_db hosts)"),
+    "WODAPIDBURL": (lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
+                    "empty or an http(s) URL"),
+    "WODAPIDBUSER": (lambda v: _str(v) and v != "", "a user name"),
+    "WODNOBO": (_str, "a git URL or a directory"),
+    "WODNOBO_REF": (lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None, "a git branch or tag"),
+    "PRIVATE_DIR": (lambda v: _str(v) and (v == "" or v.startswith("/")), "empty or an absolute directory"),
+    "WODBEEXTFQDN": (lambda v: _str(v) and re.match(r"^[A-Za-z0-9.-]*$", v) is not None, "a host name"),
+    "WODBEEXTIP": (lambda v: v == "" or _networks([v]), "empty or an IP address"),
+    "SSHD_PORT": (_port, "a TCP port 1..65535"),
+    "F2B_MAXRETRY": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "F2B_BANTIME": (lambda v: _int(v) and v >= 1, "seconds, >= 1"),
+    "SYSCTL": (_sysctl, "a dict {sysctl.key: value}"),
 }
 for _name in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL", "BRANDINGSLACK", "BRANDINGX",
               "SURVEYURL", "SURVEYCHALURL"):
     RULES[_name] = (_str, "a string")
 
+# pyinfra's own connector data (ssh_port, docker_platform, ...) is never a WoD typo.
+CONNECTOR_PREFIXES = ("ssh_", "docker_", "podman_", "local_", "chroot_", "fake_", "winrm_", "vagrant_",
+                      "terraform_", "wod_", "testhost_")
 KNOWN = frozenset(f.name for f in fields(Settings))
 assert KNOWN == frozenset(RULES), "every setting needs a validation rule"
 
@@ -164,7 +225,7 @@ def _unknown_near_misses(data: Mapping[str, Any]) -> list[str]:
     problems = []
     upper = {k.upper(): k for k in KNOWN}
     for key in data:
-        if key in KNOWN or key.startswith("_") or not isinstance(key, str):
+        if not isinstance(key, str) or key in KNOWN or key.startswith("_") or key.startswith(CONNECTOR_PREFIXES):
             continue
         guess = upper.get(key.upper()) or next(iter(difflib.get_close_matches(key, KNOWN, n=1, cutoff=0.8)), None)
         if guess:
@@ -172,9 +233,36 @@ def _unknown_near_misses(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def load_settings(data: Any, host: str | None = None) -> Settings:
-    """Build Settings from host data (a pyinfra HostData or a mapping); raise SettingsError."""
+def apidb_addresses(inventory) -> list[str]:
+    """IP addresses of the inventory's api_db hosts, as the backend sees them.
+
+    Per host: `wod_address`, else `ssh_hostname`, else its name; names are resolved here.
+    """
+    group = inventory.get_group("api_db", []) if inventory is not None else []
+    addresses = []
+    for host in group:
+        name = host.data.get("wod_address") or host.data.get("ssh_hostname") or host.name
+        try:
+            addresses.append(str(ipaddress.ip_address(name)))
+        except ValueError:
+            try:
+                addresses.append(socket.gethostbyname(name))
+            except OSError as exc:
+                raise SettingsError([f"api_db host {host.name}: address {name!r} does not resolve ({exc}); "
+                                     f"set wod_address for it in the inventory"]) from None
+    return sorted(set(addresses))
+
+
+def load_settings(data: Any, host: str | None = None, inventory=None) -> Settings:
+    """Build Settings from host data (a pyinfra HostData or a mapping); raise SettingsError.
+
+    With the inventory, APIDB_ADDRESSES is derived from its api_db group.
+    """
     values = data.dict() if hasattr(data, "dict") else dict(data)
+    if inventory is not None and "APIDB_ADDRESSES" not in values:
+        values["APIDB_ADDRESSES"] = apidb_addresses(inventory)
+    if not values.get("WODBEEXTFQDN"):
+        values["WODBEEXTFQDN"] = host if host and re.match(r"^[A-Za-z0-9.-]+$", host) else "localhost"
     problems = _unknown_near_misses(values)
     kwargs = {}
     for key in KNOWN:

@@ -55,6 +55,8 @@ class TestHost:
     ssh_port: int
     ports: dict[str, int] = field(default_factory=dict)
     container: str = ""
+    address: str = ""  # on the Docker network: what other hosts see
+    gateway: str = ""  # the Docker host as the container sees it (our side of 127.0.0.1)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -87,6 +89,8 @@ def _as_host(container) -> TestHost:
         ssh_port=_published(container, 22),
         ports={svc: _published(container, port) for svc, port in ROLE_PORTS[role].items()},
         container=container.name,
+        address=container.attrs["NetworkSettings"]["IPAddress"],
+        gateway=container.attrs["NetworkSettings"]["Gateway"],
     )
 
 
@@ -182,5 +186,12 @@ def inventory_entry(host: TestHost) -> tuple[str, dict]:
             "ssh_known_hosts_file": "/dev/null",
             "ssh_strict_host_key_checking": "no",
             "testhost_ports": host.ports,
+            # other hosts (an api-db container) reach it at its Docker address
+            "wod_address": host.address,
+            "WODBEEXTFQDN": f"{host.name}.wod.test",
+            "WODBEEXTIP": host.address,
+            # the machine running the tests plays the api-db: it sends the mail API through
+            # the published port, so the backend sees it as the Docker gateway
+            "MAILAPI_CLIENTS": [host.gateway],
         },
     )

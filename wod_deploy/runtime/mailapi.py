@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""The WoD mail API on a backend: CREATE, CLEANUP, RESET and PURGE a student's workspace.
+
+Postfix delivers a message for WODUSER to procmail, which pipes it here (as root, via sudo):
+
+    Subject: <ACTION> <stdid> <customerid> [email]
+    Body:    the workshop name, e.g. WKSHP-Docker101 (CHLG-... for a challenge)
+
+This is upstream's protocol (procmail-action.sh), kept so the upstream api-db works unchanged;
+but every field is validated before anything happens, no value from a mail reaches a shell
+(every command is an argv list), and a student's home is rebuilt aside and swapped in, so a
+failed action leaves the home as it was. Every message is logged with its outcome.
+
+Standalone on purpose: it runs with the JupyterHub venv's python (for Jinja2) and imports
+nothing from wod-deploy. Configuration: /etc/wod/mailapi.json, written by the deploy.
+
+    wod-mail-action                       read one message on stdin (procmail)
+    wod-test-action ACTION WORKSHOP STDID send the same mail to the local postfix (admins)
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import smtplib
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+
+CONFIG = Path(os.environ.get("WOD_MAILAPI_CONFIG", "/etc/wod/mailapi.json"))
+ACTIONS = ("CREATE", "CLEANUP", "RESET", "PURGE")
+ID_RE = re.compile(r"^[0-9]{1,9}$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+WORKSHOP_RE = re.compile(r"^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RENDERED = {".ipynb", ".py", ".sh", ".yaml", ".yml", ".src", ".tf", ".env", ".md", ".txt", ".ps1"}
+MAX_MESSAGE = 256 * 1024
+
+
+class Rejected(ValueError):
+    """The message is not a valid request: nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    stdid: int
+    custid: int
+    email: str
+    workshop: str  # as sent: WKSHP-X or CHLG-X ("" for PURGE)
+
+    @property
+    def student(self) -> str:
+        return f"student{self.stdid}"
+
+    @property
+    def ws(self) -> str:
+        """The workshop directory: a challenge uses its workshop's notebooks."""
+        return re.sub(r"^CHLG-", "WKSHP-", self.workshop)
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing (pure)
+
+
+def _address(value: str | None) -> str:
+    return parseaddr(value or "")[1].strip().lower()
+
+
+def parse(raw: bytes, cfg: dict) -> Request:
+    """A validated request from a raw message, or Rejected naming what is wrong."""
+    if len(raw) > MAX_MESSAGE:
+        raise Rejected(f"message of {len(raw)} bytes is larger than {MAX_MESSAGE}")
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    sender = cfg["sender"].lower()
+    for header in ("From", "Return-Path"):
+        if msg[header] is not None and _address(msg[header]) != sender:
+            raise Rejected(f"{header} {_address(msg[header])!r} is not the mail API sender")
+    if msg["From"] is None:
+        raise Rejected("no From header")
+    fields = str(msg["Subject"] or "").split()
+    if not 3 <= len(fields) <= 4:
+        raise Rejected("subject must be: ACTION STDID CUSTOMERID [EMAIL]")
+    action, stdid, custid = fields[:3]
+    mail = fields[3] if len(fields) == 4 else ""
+    if action not in ACTIONS:
+        raise Rejected(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    if not ID_RE.match(stdid) or not ID_RE.match(custid):
+        raise Rejected(f"student id {stdid!r} and customer id {custid!r} must be numbers")
+    if not cfg["usermin"] <= int(stdid) <= cfg["usermax"]:
+        raise Rejected(f"student id {stdid} is outside {cfg['usermin']}..{cfg['usermax']}")
+    if mail and not EMAIL_RE.match(mail):
+        raise Rejected(f"e-mail {mail!r} is not an address")
+    workshop = ""
+    if action != "PURGE":
+        body = msg.get_payload(decode=True) if not msg.is_multipart() else b""
+        lines = [line.strip() for line in (body or b"").decode("utf-8", "replace").splitlines() if line.strip()]
+        workshop = lines[0] if lines else ""
+        if not WORKSHOP_RE.match(workshop):
+            raise Rejected(f"workshop {workshop[:80]!r} is not a workshop name")
+        if not (Path(cfg["workshops_dir"]) / re.sub(r"^CHLG-", "WKSHP-", workshop) / "wod.yml").is_file():
+            raise Rejected(f"workshop {workshop} does not exist on this backend")
+    return Request(action, int(stdid), int(custid), mail, workshop)
+
+
+def completion(notebook_dir: Path) -> int:
+    """Share (0..100) of the code cells that were executed, over the workshop's notebooks."""
+    total = done = 0
+    for nb in sorted(notebook_dir.glob("*.ipynb")):
+        try:
+            cells = json.loads(nb.read_text()).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                total += 1
+                done += cell.get("execution_count") is not None
+    return round(100 * done / total) if total else 0
+
+
+def workshop_meta(cfg: dict, ws: str) -> dict:
+    """wod.yml of a workshop; only the few keys the backend needs, parsed without PyYAML."""
+    meta = {"reset": False, "range": None}
+    for line in (Path(cfg["workshops_dir"]) / ws / "wod.yml").read_text().splitlines():
+        key, _, value = line.partition(":")
+        value = value.split("#", 1)[0].strip().strip("'\"")
+        if key.strip() == "reset":
+            meta["reset"] = value.lower() in ("true", "yes", "1")
+        elif key.strip() == "range":
+            numbers = re.findall(r"\d+", value)
+            meta["range"] = [int(n) for n in numbers[:2]] if len(numbers) >= 2 else None
+    return meta
+
+
+def render_context(cfg: dict, req: Request, password: str) -> dict:
+    """What workshop notebooks may use: upstream's variable names."""
+    meta = workshop_meta(cfg, req.ws)
+    range_min = meta["range"][0] if meta["range"] else cfg["usermin"]
+    ctx = {k: v for k, v in cfg["branding"].items()}
+    ctx.update(STDID=req.stdid, PASSSTU=password, WORKSHOP=req.ws, CHALLENGE=req.workshop,
+               MODEWS=req.workshop.split("-", 1)[0], WODBEEXTFQDN=cfg["fqdn"], WODUSER=cfg["wod_user"],
+               BASESTDID=cfg["basestdid"])
+    for name, base in cfg["workshop_ports"].get(req.ws, {}).items():
+        ctx[name] = base + req.stdid - range_min
+    return ctx
+
+
+def random_password(length: int = 12) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+# ---------------------------------------------------------------------------------------------
+# effects (argv only, never a shell)
+
+
+def run(*argv: str, input: str | None = None) -> None:
+    subprocess.run(argv, input=input, text=True, check=True, capture_output=True)
+
+
+def set_password(user: str, password: str) -> None:
+    run("chpasswd", input=f"{user}:{password}\n")
+
+
+def kill_processes(user: str) -> None:
+    subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+
+
+def render_tree(src: Path, dest: Path, context: dict) -> None:
+    import jinja2  # the hub venv has it; imported here so parsing needs nothing beyond stdlib
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if ".git" in rel.parts or ".ipynb_checkpoints" in rel.parts:
+            continue
+        target = dest / rel
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.suffix in RENDERED or path.name == "Variables.ps1":
+            target.write_text(env.from_string(path.read_text()).render(context))
+        else:
+            shutil.copy2(path, target)
+
+
+def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
+    """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
+    home = Path(cfg["studdir"]) / req.student
+    account = pwd.getpwnam(req.student)
+    fresh = home.with_name(f".{req.student}.new")
+    stale = home.with_name(f".{req.student}.old")
+    for leftover in (fresh, stale):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        shutil.copytree("/etc/skel", fresh, symlinks=True)
+        if context is not None:
+            render_tree(Path(cfg["workshops_dir"]) / req.ws, fresh / req.ws, context)
+        run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
+        os.chmod(fresh, 0o700)
+        run("setfacl", "-R", "-m", f"u:{cfg['wod_user']}:rwX", str(fresh))
+        run("find", str(fresh), "-type", "d", "-exec", "setfacl", "-m", f"d:u:{cfg['wod_user']}:rwx", "{}", "+")
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    kill_processes(req.student)
+    if home.exists():
+        os.rename(home, stale)
+    os.rename(fresh, home)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+class Hub:
+    """The JupyterHub REST API, as the admintk service."""
+
+    def __init__(self, cfg: dict):
+        self.url = cfg["hub_url"].rstrip("/")
+        self.token = Path(cfg["hub_token_file"]).read_text().strip()
+
+    def call(self, method: str, path: str, ok=(200, 201, 202, 204)) -> int:
+        request = urllib.request.Request(f"{self.url}/hub/api{path}", method=method, data=b"" if method != "GET" else None,
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        if status not in ok:
+            raise RuntimeError(f"hub {method} {path}: HTTP {status}")
+        return status
+
+    def start(self, user: str) -> None:
+        self.call("POST", f"/users/{user}", ok=(201, 409))
+        self.call("POST", f"/users/{user}/server", ok=(201, 202, 400))  # 400: already running
+
+    def stop(self, user: str) -> None:
+        self.call("DELETE", f"/users/{user}/server", ok=(202, 204, 400, 404))
+
+
+class ApiDb:
+    """Calls back to the api-db, as upstream does; a fresh login for every call (tokens expire)."""
+
+    def __init__(self, cfg: dict):
+        self.url = cfg.get("apidb_url", "").rstrip("/")
+        secret = Path(cfg.get("apidb_secret_file", "/nonexistent"))
+        self.password = secret.read_text().strip() if self.url and secret.exists() else ""
+        self.user = cfg.get("apidb_user", "")
+        self.basestdid = cfg["basestdid"]
+
+    def _json(self, method: str, path: str, body: dict, token: str | None = None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["x-access-token"] = token
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=json.dumps(body).encode(),
+                                         headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def put(self, path: str, body: dict) -> None:
+        if not self.url:
+            return
+        token = self._json("POST", "/login", {"username": self.user, "password": self.password})["accessToken"]
+        self._json("PUT", path, body, token)
+
+    def student(self, req: Request, **body) -> None:
+        self.put(f"/student/{req.stdid + self.basestdid}", body)
+
+    def customer(self, req: Request, **body) -> None:
+        self.put(f"/customer/{req.custid}", body)
+
+
+# ---------------------------------------------------------------------------------------------
+# actions
+
+
+def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    password = random_password()
+    rebuild_home(cfg, req, render_context(cfg, req, password))
+    set_password(req.student, password)
+    api.student(req, password=password)
+    api.customer(req, active=True)
+    hub.start(req.student)
+    return {"workshop": req.ws}
+
+
+def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    set_password(req.student, random_password())  # the participant's session is over
+    percent = completion(Path(cfg["studdir"]) / req.student / req.ws)
+    api.customer(req, completionPercentage=percent)
+    hub.stop(req.student)
+    if workshop_meta(cfg, req.ws)["reset"]:
+        api.student(req, assigned=True)
+        api.customer(req, active=False)
+    else:
+        api.student(req, assigned=False)
+        rebuild_home(cfg, req, None)
+    api.customer(req, cleaned=True)
+    return {"workshop": req.ws, "completion": percent}
+
+
+def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    if not workshop_meta(cfg, req.ws)["reset"]:
+        raise Rejected(f"workshop {req.ws} does not reset")
+    password = random_password()
+    set_password(req.student, password)
+    hub.stop(req.student)
+    rebuild_home(cfg, req, None)
+    api.student(req, assigned=False, password=password)
+    return {"workshop": req.ws}
+
+
+def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    hub.stop(req.student)
+    password = random_password()
+    set_password(req.student, password)
+    rebuild_home(cfg, req, None)
+    api.student(req, assigned=False, password=password)
+    return {}
+
+
+HANDLERS = {"CREATE": create, "CLEANUP": cleanup, "RESET": reset, "PURGE": purge}
+
+
+def log(cfg: dict, **event) -> None:
+    event = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}
+    with open(cfg["log_file"], "a") as f:
+        f.write(json.dumps(event, sort_keys=True) + "\n")
+
+
+def handle(raw: bytes, cfg: dict) -> dict:
+    """Parse, act, log; returns the logged event."""
+    try:
+        req = parse(raw, cfg)
+    except Rejected as exc:
+        event = {"outcome": "rejected", "reason": str(exc)}
+        log(cfg, **event)
+        return event
+    base = {"action": req.action, "student": req.student, "customer": req.custid}
+    try:
+        result = HANDLERS[req.action](cfg, req, Hub(cfg), ApiDb(cfg))
+        event = {**base, "outcome": "done", **result}
+    except Rejected as exc:
+        event = {**base, "outcome": "rejected", "reason": str(exc)}
+    except Exception as exc:  # logged, never half-done: homes are swapped in whole
+        event = {**base, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    log(cfg, **event)
+    return event
+
+
+def test_action(cfg: dict, argv: list[str]) -> int:
+    """wod-test-action ACTION WORKSHOP STDID: the api-db's mail, from localhost."""
+    if len(argv) != 3:
+        print("usage: wod-test-action CREATE|CLEANUP|RESET|PURGE WORKSHOP STDID", file=sys.stderr)
+        return 2
+    action, workshop, stdid = argv
+    msg = EmailMessage()
+    msg["From"] = cfg["sender"]
+    msg["To"] = f"{cfg['wod_user']}@localhost"
+    msg["Subject"] = f"{action} {stdid} 0"
+    msg.set_content(f"{workshop}\n")
+    with smtplib.SMTP("127.0.0.1", cfg["postport"], timeout=30) as smtp:
+        smtp.send_message(msg)
+    print(f"sent {action} {stdid} 0 / {workshop}; outcome in {cfg['log_file']}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    cfg = json.loads(CONFIG.read_text())
+    if argv[:1] == ["test-action"]:
+        return test_action(cfg, argv[1:])
+    handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg)
+    return 0  # the outcome is in the log; procmail must not bounce the message back
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
