@@ -96,7 +96,8 @@ def _override_data(items: list[str] | None) -> dict:
 
 
 def _check(args) -> int:
-    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data))
+    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data),
+                                        group_data=args.group_data)
     report.write(args.json, args.junit)
     print(report.table(show_passed=args.all))
     return report.exit_code
@@ -104,11 +105,13 @@ def _check(args) -> int:
 
 def _drift(args) -> int:
     """The compliance checks, plus every operation a converge would run (pyinfra --dry --json)."""
-    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data))
+    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data),
+                                        group_data=args.group_data)
     pending = []
     for group, deploy_file in ROLE_DEPLOYS.items():
         cmd = [sys.executable, "-m", "pyinfra", args.inventory, deploy_file, "--dry", "--json", "--limit", group,
-               *(x for item in args.data or [] for x in ("--data", item))]
+               *(x for item in args.data or [] for x in ("--data", item)),
+               *(x for path in args.group_data or [] for x in ("--group-data", path))]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if proc.returncode:
             report.checks.append(compliance.Check("drift.plan", deploy_file, "a dry run", proc.stderr.strip()[-500:],
@@ -155,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", metavar="FILE", help="write the JSON report here")
         p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
         p.add_argument("--data", action="append", metavar="KEY=VALUE", help="override host data, as pyinfra --data")
+        p.add_argument("--group-data", action="append", metavar="DIR",
+                       help="extra group_data directory (the private overlay), as pyinfra --group-data")
         if command == "check":
             p.add_argument("--all", action="store_true", help="list passing checks too")
         p.set_defaults(func=func)

@@ -198,7 +198,7 @@ def _selected(host, limit: Iterable[str] | None) -> bool:
 
 
 def check_inventory(inventory_path: str, limit: Iterable[str] | None = None,
-                    override_data: dict | None = None) -> Report:
+                    override_data: dict | None = None, group_data: list[str] | None = None) -> Report:
     """Check every selected host of an inventory file (run from the project root)."""
     from pyinfra.api import Config, State
     from pyinfra.context import ctx_config, ctx_inventory, ctx_state
@@ -209,7 +209,8 @@ def check_inventory(inventory_path: str, limit: Iterable[str] | None = None,
     state, config = State(), Config()
     state.cwd = os.getcwd()
     with ctx_state.use(state), ctx_config.use(config):
-        inventory = make_inventory(inventory_path, cwd=state.cwd, override_data=override_data or {})
+        inventory = make_inventory(inventory_path, cwd=state.cwd, override_data=override_data or {},
+                                   group_data_directories=group_data or [])
         state.init(inventory, config)
     with ctx_state.use(state), ctx_config.use(config), ctx_inventory.use(inventory):
         return _check_hosts(inventory, inventory_path, limit, start)

@@ -69,6 +69,22 @@ DRIFTS = [
     ("token-0644", f"chmod 0644 {S.hub_token_file}", "jupyterhub.token", S.hub_token_file),
     ("proxy-removed", "npm uninstall -g --silent configurable-http-proxy", "jupyterhub.proxy",
      "npm configurable-http-proxy"),
+    ("postfix-back-on-25", "postconf -M 'smtp/inet=smtp inet n - y - - smtpd'", "mailapi.postfix_master",
+     "master.cf smtp/inet"),
+    ("postfix-open-relay", "postconf -e 'mynetworks = 0.0.0.0/0'", "mailapi.postfix_main", "main.cf mynetworks"),
+    ("procmail-rules-edited", f"sed -i 's/^[*] ^From:.*/* .*/' /home/{S.WODUSER}/.procmailrc", "mailapi.file",
+     f"/home/{S.WODUSER}/.procmailrc"),
+    ("fail2ban-jail-edited", "sed -i 's/^maxretry = 3/maxretry = 30/' /etc/fail2ban/jail.local",
+     "security.fail2ban_file", "/etc/fail2ban/jail.local"),
+    ("fail2ban-stopped", "systemctl stop fail2ban", "security.fail2ban", "fail2ban.service"),
+    ("ufw-rule-deleted", f"ufw delete allow {S.WODBEPORT}/tcp", "security.firewall_rules", "ufw rules"),
+    ("ufw-disabled", "ufw disable", "security.firewall", "ufw"),
+    ("sysctl-value-changed", "sed -i 's/kernel.pid_max = 200000/kernel.pid_max = 1000/' /etc/sysctl.d/90-wod.conf",
+     "system.file", "/etc/sysctl.d/90-wod.conf"),
+    ("admin-ulimit-removed", f"sed -i '/ulimit -n 65535/d' /home/{S.WODUSER}/.bashrc", "system.lines",
+     f"/home/{S.WODUSER}/.bashrc"),
+    ("watchdog-stopped", "systemctl stop wod-watchdog", "system.service", "wod-watchdog.service"),
+    ("workshop-deleted", "rm -rf /var/lib/wod/workshops", "workshops.content", "/var/lib/wod/workshops"),
 ]
 
 

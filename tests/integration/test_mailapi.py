@@ -1,0 +1,152 @@
+"""The mail API end to end: real SMTP to the published POSTPORT, procmail, the handler, the hub."""
+
+import json
+import re
+import smtplib
+import socket
+import time
+from email.message import EmailMessage
+
+import pytest
+import requests
+
+from wod_deploy.settings import Settings
+
+from .test_backend import login
+
+pytestmark = pytest.mark.integration
+S = Settings()
+LOG = "/var/log/wod/mail-api.log"
+PROCMAIL_LOG = f"/home/{S.WODUSER}/.mail/procmail.log"
+STUDENT = 11
+
+
+def send(backend, subject: str, body: str = "WKSHP-Test101\n", sender: str = S.WODSENDER) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, f"{S.WODUSER}@localhost", subject
+    msg.set_content(body)
+    with smtplib.SMTP("127.0.0.1", backend.host.ports["postfix"], timeout=30) as smtp:
+        smtp.send_message(msg)
+
+
+def lines(backend, path: str) -> list[str]:
+    return backend.sh(f"cat {path} 2>/dev/null || true").stdout.splitlines()
+
+
+def wait_for_new_line(backend, path: str, before: int, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = lines(backend, path)
+        if len(now) > before:
+            return now[before]
+        time.sleep(0.5)
+    raise AssertionError(f"nothing new in {path} after {timeout}s")
+
+
+def act(backend, subject: str, **kwargs) -> dict:
+    before = len(lines(backend, LOG))
+    send(backend, subject, **kwargs)
+    return json.loads(wait_for_new_line(backend, LOG, before))
+
+
+def server_ready(backend, user: str) -> bool:
+    info = requests.get(f"{backend.hub}/hub/api/users/{user}", timeout=10,
+                        headers={"Authorization": f"token {backend.token()}"}).json()
+    server = info.get("servers", {}).get("")
+    return bool(server and server.get("ready"))
+
+
+def test_create_cleanup_purge(backend):
+    user, home = f"student{STUDENT}", f"{S.STUDDIR}/student{STUDENT}"
+    backend.wait_for_hub()
+
+    event = act(backend, f"CREATE {STUDENT} 42 participant@example.org")
+    assert event["outcome"] == "done", event
+    readme = backend.sh(f"cat {home}/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout
+    json.loads(readme)  # still a notebook after rendering
+    password = re.search(r"your password is ([A-Za-z0-9]+)", readme).group(1)
+    assert f"You are student {STUDENT} on" in readme and f"web port is {20000 + STUDENT - 1}" in readme
+    assert backend.sh(f"stat -c %U {home}/WKSHP-Test101/1-Exercise.ipynb").stdout.strip() == user
+    assert login(backend.hub, user, password).status_code == 302  # the new password works
+    deadline = time.monotonic() + 90
+    while not server_ready(backend, user):
+        assert time.monotonic() < deadline, "the CREATE did not start the student's server"
+        time.sleep(2)
+
+    # the participant runs one of the two code cells, then the workshop ends
+    backend.sh(f"cd {home}/WKSHP-Test101 && python3 -c \"import json; nb = json.load(open('1-Exercise.ipynb')); "
+               "[c for c in nb['cells'] if c['cell_type'] == 'code'][0]['execution_count'] = 1; "
+               "json.dump(nb, open('1-Exercise.ipynb', 'w'))\"", user=user)
+    event = act(backend, f"CLEANUP {STUDENT} 42")
+    assert (event["outcome"], event["completion"]) == ("done", 50), event
+    assert not server_ready(backend, user)
+    assert login(backend.hub, user, password).status_code == 403  # the password was changed
+    assert backend.sh(f"test -e {home}/WKSHP-Test101", check=False).returncode != 0  # not a reset workshop
+
+    backend.sh(f"echo leftover > {home}/notes.txt", user=user)
+    event = act(backend, f"PURGE {STUDENT} 42", body="")
+    assert event["outcome"] == "done", event
+    assert sorted(backend.sh(f"ls -A {home}").stdout.split()) == sorted(backend.sh("ls -A /etc/skel").stdout.split())
+
+
+def digest(backend, n: int) -> str:
+    return backend.sh(f"{{ getent shadow student{n}; find {S.STUDDIR}/student{n} -printf '%p %m %U %T@\\n' "
+                      f"| sort; }} | sha256sum").stdout
+
+
+ATTACKS = [
+    ("other-sender", "CREATE 4 1", "WKSHP-Test101\n", "mallory@example.org", "procmail"),
+    ("stdid-out-of-range", f"CREATE {S.USERMAX + 1} 1", "WKSHP-Test101\n", S.WODSENDER, "outside"),
+    ("unknown-workshop", "CREATE 4 1", "WKSHP-Nope101\n", S.WODSENDER, "does not exist"),
+    ("shell-everywhere", "CREATE 4;touch${IFS}/tmp/pwned1 $(touch${IFS}/tmp/pwned2) `touch /tmp/pwned3`@x.org",
+     "WKSHP-Test101;touch /tmp/pwned4\n", S.WODSENDER, "must be numbers"),
+    ("shell-in-body", "CREATE 4 1", "WKSHP-Test101$(touch /tmp/pwned5)\n", S.WODSENDER, "not a workshop name"),
+]
+
+
+@pytest.mark.parametrize("subject,body,sender,reason", [a[1:] for a in ATTACKS], ids=[a[0] for a in ATTACKS])
+def test_bad_messages_change_nothing_and_are_logged(backend, subject, body, sender, reason):
+    before = digest(backend, 4)
+    if reason == "procmail":  # dropped before the handler, by the procmail rules
+        count = len(lines(backend, PROCMAIL_LOG))
+        send(backend, subject, body=body, sender=sender)
+        deadline = time.monotonic() + 30
+        while not any("wod-mail-api: rejected" in line for line in lines(backend, PROCMAIL_LOG)[count:]):
+            assert time.monotonic() < deadline, "the foreign sender was not logged as rejected"
+            time.sleep(0.5)
+    else:
+        event = act(backend, subject, body=body, sender=sender)
+        assert event["outcome"] == "rejected" and reason in event["reason"], event
+    assert digest(backend, 4) == before
+    assert backend.sh("ls /tmp/pwned* 2>/dev/null || true").stdout == ""
+
+
+def test_smtp_from_a_host_that_is_not_an_api_db_is_refused(backend):
+    """From the backend's own Docker address: neither localhost nor an api-db host."""
+    result = backend.sh(
+        "python3 - <<'EOF'\n"
+        "import smtplib, socket\n"
+        "addr = socket.gethostbyname(socket.gethostname())\n"
+        f"with smtplib.SMTP(addr, {S.POSTPORT}, timeout=20) as s:\n"
+        "    try:\n"
+        f"        s.sendmail('{S.WODSENDER}', ['{S.WODUSER}@localhost'], 'Subject: PURGE 4 1\\n\\nx')\n"
+        "    except smtplib.SMTPRecipientsRefused as e:\n"
+        "        print('refused', e.recipients)\n"
+        "EOF", check=False)
+    assert "refused" in result.stdout and "Client host rejected" in result.stdout, result.stdout + result.stderr
+
+
+def test_wod_test_action_crafts_the_same_mail(backend):
+    before = len(lines(backend, LOG))
+    out = backend.sh("wod-test-action CREATE WKSHP-Test101 12").stdout
+    assert "sent CREATE 12 0" in out
+    event = json.loads(wait_for_new_line(backend, LOG, before))
+    assert (event["action"], event["student"], event["outcome"]) == ("CREATE", "student12", "done"), event
+    act(backend, "PURGE 12 0", body="")
+
+
+def test_postfix_listens_on_postport_not_25(backend):
+    assert backend.sh(f"ss -ltn | grep -c ':{S.POSTPORT} '").stdout.strip() != "0"
+    assert backend.sh("ss -ltn | grep -c ':25 '", check=False).stdout.strip() == "0"
+    with socket.create_connection(("127.0.0.1", backend.host.ports["postfix"]), timeout=10) as sock:
+        assert sock.recv(100).startswith(b"220 ")

@@ -1,0 +1,42 @@
+"""A private overlay: its values win, its workshops are added, its templates replace ours."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import NAME, ROOT, pyinfra
+from .test_mailapi import act
+
+pytestmark = pytest.mark.integration
+OVERLAY = "tests/fixtures/private/group_data"
+
+
+def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
+    results, _, _ = pyinfra("--group-data", OVERLAY)
+    assert results["results"]["failed_hosts"] == []
+    try:
+        # its template replaced ours, rendered with its values
+        assert backend.sh("cat /etc/skel/.bash_aliases").stdout.startswith("# private overlay template: Private Brand")
+        # its workshop was added to the public ones
+        assert backend.sh("ls /var/lib/wod/workshops").stdout.split() == [
+            "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Test101"]
+        # its values reach the notebooks through the mail API
+        assert act(backend, "CREATE 13 7")["outcome"] == "done"
+        readme = backend.sh("cat /student/student13/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout
+        assert "Welcome to Private Brand" in readme and f"web port is {30000 + 13 - 1}" in readme
+        assert act(backend, "CREATE 14 7", body="WKSHP-Private101\n")["outcome"] == "done"
+        assert "Private workshop by Private Brand" in backend.sh(
+            "cat /student/student14/WKSHP-Private101/0-ReadMeFirst.ipynb").stdout
+        check = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "check", "inventories/docker.py",
+                                "--limit", NAME, "--group-data", OVERLAY, "--json", "/dev/stdout"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert check.returncode == 0, check.stdout[-2000:]
+    finally:
+        act(backend, "PURGE 13 7", body="")
+        act(backend, "PURGE 14 7", body="")
+        pyinfra()
+    assert "Private" not in backend.sh("cat /etc/skel/.bash_aliases").stdout
+    assert "WKSHP-Private101" not in backend.sh("ls /var/lib/wod/workshops").stdout
+    assert json.loads(backend.sh("cat /etc/wod/mailapi.json").stdout)["branding"]["BRANDING"] == "WoD Developer"

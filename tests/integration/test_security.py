@@ -1,0 +1,76 @@
+"""fail2ban bans a client that fails hub logins; ufw holds exactly the declared rules; the baseline."""
+
+import time
+
+import pytest
+import requests
+
+from wod_deploy.security import firewall_rules
+from wod_deploy.settings import Settings
+
+from .test_backend import login
+
+pytestmark = pytest.mark.integration
+S = Settings()
+
+
+def hub_reachable(backend) -> bool:
+    try:
+        requests.get(f"{backend.hub}/hub/api", timeout=5)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def test_three_failed_hub_logins_get_the_client_banned_until_unbanned(backend):
+    client = backend.host.gateway  # how the backend sees this test process
+    backend.sh(f"fail2ban-client set jupyterhub unbanip {client} || true")
+    assert hub_reachable(backend)
+    for _ in range(S.F2B_MAXRETRY):  # earlier tests' failures may still count: stop once banned
+        try:
+            assert login(backend.hub, "student2", "not-the-password").status_code == 403
+        except requests.ConnectionError:
+            break
+    deadline = time.monotonic() + 30
+    while hub_reachable(backend):
+        assert time.monotonic() < deadline, "fail2ban did not ban the client"
+        time.sleep(1)
+    assert client in backend.sh("fail2ban-client status jupyterhub").stdout
+    backend.sh(f"fail2ban-client set jupyterhub unbanip {client}")
+    deadline = time.monotonic() + 15
+    while not hub_reachable(backend):
+        assert time.monotonic() < deadline, "unbanning did not restore access"
+        time.sleep(1)
+
+
+def test_sshd_jail_is_enabled(backend):
+    assert "sshd" in backend.sh("fail2ban-client status").stdout
+
+
+def test_ufw_is_active_with_exactly_the_declared_rules(backend):
+    status = backend.sh("ufw status verbose").stdout
+    assert "Status: active" in status and "Default: deny (incoming)" in status
+    added = [line for line in backend.sh("ufw show added").stdout.splitlines() if line.startswith("ufw ")]
+    expected = firewall_rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
+    assert added == expected == [f"ufw allow {S.SSHD_PORT}/tcp", f"ufw allow {S.WODBEPORT}/tcp",
+                                 f"ufw allow from {backend.host.gateway} to any port {S.POSTPORT} proto tcp"]
+
+
+def test_system_baseline_values(backend):
+    assert backend.sh("cat /etc/sysctl.d/90-wod.conf").stdout.splitlines()[1:] == [
+        "kernel.pid_max = 200000", "kernel.threads-max = 4096000",
+        "net.ipv4.tcp_keepalive_time = 1800", "vm.max_map_count = 600000"]
+    limits = backend.sh("cat /etc/security/limits.d/wod.conf").stdout
+    for line in ("wodadmin soft nproc 800000", "wodadmin hard nproc 800000",
+                 "wodadmin soft nofile 65535", "wodadmin hard nofile 65535"):
+        assert line in limits
+    bashrc = backend.sh("cat /home/wodadmin/.bashrc").stdout.splitlines()
+    assert "ulimit -u 641465" in bashrc and "ulimit -n 65535" in bashrc
+    assert "UserTasksMax=100000" in backend.sh("cat /etc/systemd/logind.conf.d/wod.conf").stdout
+    assert backend.sh("cat /etc/skel/.ssh/config").stdout.strip() == "LogLevel QUIET"
+    assert backend.sh("stat -c %a /etc/skel/.ssh/authorized_keys").stdout.strip() == "600"
+    assert backend.sh("systemctl is-enabled systemd-timesyncd").stdout.strip() == "enabled"
+    hosts = backend.sh("cat /etc/hosts").stdout
+    assert f"{backend.host.address} {backend.host.name}.wod.test {backend.host.name}" in hosts
+    assert {"wod-cleanup-processes", "wod-upd"} <= set(backend.sh("ls /etc/cron.d").stdout.split())
+    assert backend.sh("systemctl is-active wod-watchdog").stdout.strip() == "active"

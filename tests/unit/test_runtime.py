@@ -1,0 +1,100 @@
+"""The backend-side code: the mail API handler's parsing and arithmetic, the watchdog's choices."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wod_deploy.runtime import mailapi, watchdog
+from wod_deploy.runtime.mailapi import Rejected, parse
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workshops"
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return {"sender": "wodadmin@localhost", "usermin": 1, "usermax": 20, "workshops_dir": str(FIXTURES),
+            "log_file": str(tmp_path / "mail-api.log"), "studdir": str(tmp_path / "student"),
+            "branding": {"BRANDING": "WoD"}, "fqdn": "hub.example.org", "wod_user": "wodadmin",
+            "basestdid": 0, "workshop_ports": {"WKSHP-Test101": {"HTTPPORT": 20000}}}
+
+
+def mail(subject, body="WKSHP-Test101\n", sender="wodadmin@localhost", return_path=None) -> bytes:
+    head = f"From: WoD API <{sender}>\n" + (f"Return-Path: <{return_path}>\n" if return_path else "")
+    return f"{head}To: wodadmin@localhost\nSubject: {subject}\n\n{body}".encode()
+
+
+def test_create_is_parsed(cfg):
+    req = parse(mail("CREATE 3 42 someone@example.org", return_path="wodadmin@localhost"), cfg)
+    assert (req.action, req.stdid, req.custid, req.email, req.ws) == ("CREATE", 3, 42, "someone@example.org",
+                                                                     "WKSHP-Test101")
+
+
+def test_a_challenge_uses_its_workshop(cfg):
+    assert parse(mail("CREATE 3 42", body="CHLG-Test101\n"), cfg).ws == "WKSHP-Test101"
+
+
+def test_purge_needs_no_workshop(cfg):
+    assert parse(mail("PURGE 20 7", body=""), cfg).workshop == ""
+
+
+REJECTED = [
+    ("other-sender", mail("CREATE 3 42", sender="mallory@example.org"), "not the mail API sender"),
+    ("forged-envelope", mail("CREATE 3 42", return_path="mallory@example.org"), "Return-Path"),
+    ("stdid-too-high", mail("CREATE 21 42"), "outside 1..20"),
+    ("stdid-zero", mail("CREATE 0 42"), "outside 1..20"),
+    ("unknown-workshop", mail("CREATE 3 42", body="WKSHP-Nope101\n"), "does not exist"),
+    ("path-in-workshop", mail("CREATE 3 42", body="WKSHP-../../etc\n"), "not a workshop name"),
+    ("bad-action", mail("DELETE 3 42"), "not one of"),
+    ("shell-in-stdid", mail("CREATE 3;reboot 42"), "must be numbers"),
+    ("shell-in-custid", mail("CREATE 3 $(reboot)"), "must be numbers"),
+    ("shell-in-email", mail("CREATE 3 42 `reboot`@x.org"), "not an address"),
+    ("shell-in-body", mail("CREATE 3 42", body="WKSHP-Test101;reboot\n"), "not a workshop name"),
+    ("too-many-fields", mail("CREATE 3 42 a@b.org extra"), "subject must be"),
+]
+
+
+@pytest.mark.parametrize("raw,reason", [r[1:] for r in REJECTED], ids=[r[0] for r in REJECTED])
+def test_rejected(cfg, raw, reason):
+    with pytest.raises(Rejected, match=reason.replace("$", r"\$").replace("(", r"\(")):
+        parse(raw, cfg)
+
+
+def test_handle_logs_a_rejection_and_touches_nothing(cfg, monkeypatch):
+    monkeypatch.setattr(mailapi, "run", lambda *a, **k: pytest.fail("a rejected message ran a command"))
+    event = mailapi.handle(mail("CREATE 99 1"), cfg)
+    assert event["outcome"] == "rejected"
+    logged = json.loads(Path(cfg["log_file"]).read_text().splitlines()[-1])
+    assert logged["outcome"] == "rejected" and "outside 1..20" in logged["reason"]
+
+
+def test_render_context_gives_per_student_ports(cfg):
+    req = parse(mail("CREATE 5 1"), cfg)
+    ctx = mailapi.render_context(cfg, req, "pw")
+    assert (ctx["STDID"], ctx["PASSSTU"], ctx["HTTPPORT"], ctx["BRANDING"]) == (5, "pw", 20004, "WoD")
+
+
+def test_completion_counts_executed_code_cells(tmp_path):
+    cells = [{"cell_type": "code", "execution_count": 1}, {"cell_type": "code", "execution_count": None},
+             {"cell_type": "markdown"}, {"cell_type": "code", "execution_count": 4}]
+    (tmp_path / "a.ipynb").write_text(json.dumps({"cells": cells[:2]}))
+    (tmp_path / "b.ipynb").write_text(json.dumps({"cells": cells[2:]}))
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    assert mailapi.completion(tmp_path) == 67
+    assert mailapi.completion(tmp_path / "missing") == 0
+
+
+def test_workshop_meta_reads_reset_and_range(cfg):
+    assert mailapi.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20]}
+    assert mailapi.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
+
+
+def test_watchdog_kills_miners_and_runaways_only():
+    procs = [
+        (1, "student3", "/tmp/xmrig -o pool", 10, 50.0),
+        (2, "student3", "/usr/bin/python3 burn.py", 600, 99.5),
+        (3, "student3", "/opt/jupyterhub/bin/python3 -m ipykernel_launcher -f k.json", 600, 99.9),
+        (4, "student3", "/usr/bin/python3 burn.py", 60, 99.5),  # too young
+        (5, "wodadmin", "/usr/bin/python3 burn.py", 600, 99.5),  # not a student
+    ]
+    assert [(pid, why.split()[0]) for pid, _, why in watchdog.victims(procs)] == [(1, "miner"), (2, "runaway")]
