@@ -36,7 +36,7 @@ test-unit: install  ## no host needed
 
 lint: install
 	$(BIN)/pip install --quiet ruff
-	$(BIN)/ruff check wod_deploy facts deploys group_data inventories tests
+	$(BIN)/ruff check wod_deploy facts deploys group_data inventories tests config.py
 
 check: install  ## read-only compliance: make check ENV=production (exit 2 = drift, 1 = not checkable)
 	$(BIN)/wod-deploy check inventories/$(ENV).py --json check-$(ENV).json --junit check-$(ENV).xml

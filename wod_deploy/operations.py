@@ -13,8 +13,8 @@ from pyinfra.facts.files import File, Sha1File
 from facts.kernels import KernelSpecs
 from facts.npm import NpmGlobalVersion
 from facts.postfix import PostfixConfig
-from facts.system import FileLines, TreeDigest, Ufw
 from facts.students import StudentAccounts
+from facts.system import FileLines, TreeDigest, Ufw
 
 HOME_MODE = 0o770  # 0700 chmod, then the admin ACL raises the mask (group class) to rwx
 

@@ -98,7 +98,7 @@ ATTACKS = [
     ("other-sender", "CREATE 4 1", "WKSHP-Test101\n", "mallory@example.org", "procmail"),
     ("stdid-out-of-range", f"CREATE {S.USERMAX + 1} 1", "WKSHP-Test101\n", S.WODSENDER, "outside"),
     ("unknown-workshop", "CREATE 4 1", "WKSHP-Nope101\n", S.WODSENDER, "does not exist"),
-    ("shell-everywhere", "CREATE 4;touch${IFS}/tmp/pwned1 $(touch${IFS}/tmp/pwned2) `touch /tmp/pwned3`@x.org",
+    ("shell-everywhere", "CREATE 4;touch${IFS}/tmp/pwned1 $(touch${IFS}/tmp/pwned2) `touch${IFS}/tmp/pwned3`@x.org",
      "WKSHP-Test101;touch /tmp/pwned4\n", S.WODSENDER, "must be numbers"),
     ("shell-in-body", "CREATE 4 1", "WKSHP-Test101$(touch /tmp/pwned5)\n", S.WODSENDER, "not a workshop name"),
 ]
@@ -150,3 +150,15 @@ def test_postfix_listens_on_postport_not_25(backend):
     assert backend.sh("ss -ltn | grep -c ':25 '", check=False).stdout.strip() == "0"
     with socket.create_connection(("127.0.0.1", backend.host.ports["postfix"]), timeout=10) as sock:
         assert sock.recv(100).startswith(b"220 ")
+
+
+def test_reset_workshop_keeps_the_home_until_reset(backend):
+    home = f"{S.STUDDIR}/student15"
+    assert act(backend, "CREATE 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
+    event = act(backend, "CLEANUP 15 9", body="WKSHP-Reset101\n")
+    assert event["outcome"] == "done" and event["completion"] == 0
+    assert backend.sh(f"test -d {home}/WKSHP-Reset101", check=False).returncode == 0  # kept for RESET
+    assert act(backend, "RESET 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
+    assert backend.sh(f"test -e {home}/WKSHP-Reset101", check=False).returncode != 0
+    event = act(backend, "RESET 15 9", body="WKSHP-Test101\n")
+    assert event["outcome"] == "rejected" and "does not reset" in event["reason"]

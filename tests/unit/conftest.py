@@ -25,6 +25,6 @@ def run_op():
 
         with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"), \
                 ctx_state.use(state), ctx_host.use(host):
-            return [str(getattr(c, "get_raw_value", lambda: c)()) for c in op._inner(**kwargs)]
+            return [c.get_raw_value() if hasattr(c, "get_raw_value") else str(c) for c in op._inner(**kwargs)]
 
     return run

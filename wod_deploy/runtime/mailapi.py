@@ -230,7 +230,8 @@ class Hub:
         self.token = Path(cfg["hub_token_file"]).read_text().strip()
 
     def call(self, method: str, path: str, ok=(200, 201, 202, 204)) -> int:
-        request = urllib.request.Request(f"{self.url}/hub/api{path}", method=method, data=b"" if method != "GET" else None,
+        request = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
+                                         data=None if method == "GET" else b"",
                                          headers={"Authorization": f"token {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
