@@ -12,8 +12,6 @@ from .compliance import expect, mode
 from .operations import sudoers
 from .settings import Settings
 
-HINT = "converge: pyinfra INVENTORY deploys/backend.py"
-
 
 def home(settings: Settings) -> str:
     return f"/home/{settings.WODUSER}"
@@ -55,10 +53,9 @@ def checks(settings: Settings, probe):
     user = settings.WODUSER
     account = probe(Account, user=user)
     yield expect("admin.account", f"user {user}", f"home {home(settings)}, shell /bin/bash",
-                 account and f"home {account['home']}, shell {account['shell']}", HINT)
+                 account and f"home {account['home']}, shell {account['shell']}")
     path = sudoers_path(settings)
     found = probe(ManagedFiles, paths=[path]).get(path)
     sha1 = hashlib.sha1(sudoers_content(settings).encode()).hexdigest()
     yield expect("admin.sudoers", path, f"root:root 0440 sha1 {sha1[:12]}",
-                 found and f"{found['user']}:{found['group']} {mode(found['mode'])} sha1 {found['sha1'][:12]}",
-                 HINT)
+                 found and f"{found['user']}:{found['group']} {mode(found['mode'])} sha1 {found['sha1'][:12]}")

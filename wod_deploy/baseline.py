@@ -26,4 +26,4 @@ def checks(settings: Settings, probe):
     missing = [p for p in packages(settings) if p not in installed]
     yield expect("baseline.packages", "apt packages", "all installed",
                  "all installed" if not missing else "missing: " + " ".join(missing),
-                 "converge: pyinfra INVENTORY deploys/backend.py")
+)

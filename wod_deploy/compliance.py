@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 from xml.etree import ElementTree as ET
 
 PASS, DRIFT, ERROR = "pass", "drift", "error"
+CONVERGE = "converge: pyinfra INVENTORY deploys/backend.py"  # the usual fix
 EXIT = {PASS: 0, DRIFT: 2, ERROR: 1}
 SCHEMA_VERSION = 1
 
@@ -32,7 +33,7 @@ class Check:
     host: str = ""
 
 
-def expect(id: str, resource: str, expected: Any, actual: Any, hint: str = "") -> Check:
+def expect(id: str, resource: str, expected: Any, actual: Any, hint: str = CONVERGE) -> Check:
     """A check that passes when actual equals expected (both shown as text)."""
     status = PASS if actual == expected else DRIFT
     return Check(id, resource, _text(expected), _text(actual), status, hint)
@@ -59,12 +60,10 @@ class Probe:
 
     def __init__(self, host):
         self.host = host
-        self.commands = 0
 
     def __call__(self, fact_cls, **kwargs):
         fact = fact_cls()
         command = fact.command(**kwargs)
-        self.commands += 1
         ok, output = self.host.run_shell_command(command, _sudo=True)
         if not ok:
             raise ProbeError(f"{fact_cls.__module__}.{fact_cls.__name__} failed: "

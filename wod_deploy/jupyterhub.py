@@ -22,7 +22,6 @@ from .operations import npm_global, secret_file
 from .settings import Settings
 
 UNIT = "/etc/systemd/system/jupyterhub.service"
-HINT = "converge: pyinfra INVENTORY deploys/backend.py"
 
 # The hub's own admin scopes, granted to WODUSER and (minus list:users) to the admintk service.
 ADMIN_SCOPES = [
@@ -88,11 +87,11 @@ def checks(settings: Settings, probe):
     s = settings
     installed = probe(VenvPackages, venv=s.JPHUB)
     for name, version in pinned(s).items():
-        yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name), HINT)
+        yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name))
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
-                 probe(NpmGlobalVersion, package="configurable-http-proxy"), HINT)
+                 probe(NpmGlobalVersion, package="configurable-http-proxy"))
 
-    yield from managed.checks("jupyterhub.file", managed_files(s), probe, HINT)
+    yield from managed.checks("jupyterhub.file", managed_files(s), probe)
     token = probe(ManagedFiles, paths=[s.hub_token_file]).get(s.hub_token_file)
     yield expect("jupyterhub.token", s.hub_token_file, "root:root 0600",
                  token and f"{token['user']}:{token['group']} {mode(token['mode'])}",
@@ -100,7 +99,7 @@ def checks(settings: Settings, probe):
 
     state = probe(ServiceStates, units=["jupyterhub.service"])["jupyterhub.service"]
     yield expect("jupyterhub.service", "jupyterhub.service", "active, enabled",
-                 f"{state['active']}, {state['enabled']}", HINT)
+                 f"{state['active']}, {state['enabled']}")
     api = probe(HubApi, port=s.WODBEPORT)
     yield expect("jupyterhub.api", f"http://127.0.0.1:{s.WODBEPORT}/hub/api", f"version {pinned(s).get('jupyterhub')}",
                  api and f"version {api.get('version')}", "the hub does not answer: journalctl -u jupyterhub")

@@ -19,6 +19,7 @@ from facts.postfix import PostfixConfig
 from facts.services import ServiceStates
 
 from . import managed
+from .admin import home
 from .compliance import expect
 from .managed import Managed, put, render
 from .operations import postfix
@@ -28,7 +29,6 @@ RUNTIME = Path(__file__).parent / "runtime"
 LOG_DIR = "/var/log/wod"
 CONFIG = "/etc/wod/mailapi.json"
 APIDB_SECRET = "/etc/wod/apidb.secret"
-HINT = "converge: pyinfra INVENTORY deploys/backend.py"
 
 
 def main_cf(s: Settings) -> dict[str, str]:
@@ -66,10 +66,9 @@ def handler_config(s: Settings) -> dict:
 
 
 def managed_files(s: Settings) -> list[Managed]:
-    home = f"/home/{s.WODUSER}"
     sender_regex = re.escape(s.WODSENDER)
     return [
-        Managed(f"{home}/.procmailrc", render("procmailrc.j2", s, sender_regex=sender_regex),
+        Managed(f"{home(s)}/.procmailrc", render("procmailrc.j2", s, sender_regex=sender_regex),
                 s.WODUSER, s.WODUSER, 0o600),
         Managed("/usr/local/lib/wod/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
         Managed("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
@@ -87,7 +86,7 @@ def mail_api(settings: Settings):
     files.directory(name="Mail API config directory", path="/etc/wod", user="root", group="root", mode="0755")
     files.directory(name="Mail API handler directory", path="/usr/local/lib/wod", user="root", group="root",
                     mode="0755")
-    files.directory(name=f"{s.WODUSER} mail directory", path=f"/home/{s.WODUSER}/.mail", user=s.WODUSER,
+    files.directory(name=f"{s.WODUSER} mail directory", path=f"{home(s)}/.mail", user=s.WODUSER,
                     group=s.WODUSER, mode="0750")
     for f in managed_files(s):
         put(f, f"Mail API: {f.path}")
@@ -106,11 +105,10 @@ def checks(settings: Settings, probe):
     s = settings
     current = probe(PostfixConfig)
     for key, value in main_cf(s).items():
-        yield expect("mailapi.postfix_main", f"main.cf {key}", value, current.get("main", {}).get(key), HINT)
+        yield expect("mailapi.postfix_main", f"main.cf {key}", value, current.get("main", {}).get(key))
     for service, line in master_cf(s).items():
         yield expect("mailapi.postfix_master", f"master.cf {service}", line or "absent",
-                     current.get("master", {}).get(service) or "absent", HINT)
-    yield from managed.checks("mailapi.file", managed_files(s), probe, HINT)
+                     current.get("master", {}).get(service) or "absent")
+    yield from managed.checks("mailapi.file", managed_files(s), probe)
     state = probe(ServiceStates, units=["postfix.service"])["postfix.service"]
-    yield expect("mailapi.service", "postfix.service", "active, enabled", f"{state['active']}, {state['enabled']}",
-                 HINT)
+    yield expect("mailapi.service", "postfix.service", "active, enabled", f"{state['active']}, {state['enabled']}")

@@ -16,7 +16,7 @@ from pyinfra.operations import files
 
 from facts.files import ManagedFiles
 
-from .compliance import expect, mode
+from .compliance import CONVERGE, expect, mode
 from .settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -51,7 +51,7 @@ def put(f: Managed, name: str):
                      mode=f"{f.mode:04o}")
 
 
-def checks(check_id: str, wanted: list[Managed], probe, hint: str):
+def checks(check_id: str, wanted: list[Managed], probe, hint: str = CONVERGE):
     """One check per file: owner, group, mode and content, all from one fact read."""
     found = probe(ManagedFiles, paths=[f.path for f in wanted])
     for f in wanted:

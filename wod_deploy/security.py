@@ -15,8 +15,6 @@ from .managed import Managed, put, render
 from .operations import ufw
 from .settings import Settings
 
-HINT = "converge: pyinfra INVENTORY deploys/backend.py"
-
 
 def fail2ban_files(s: Settings) -> list[Managed]:
     return [Managed("/etc/fail2ban/filter.d/jupyterhub.conf", render("fail2ban-jupyterhub.conf.j2", s)),
@@ -45,12 +43,11 @@ def firewall(settings: Settings):
 
 
 def checks(settings: Settings, probe):
-    yield from managed.checks("security.fail2ban_file", fail2ban_files(settings), probe, HINT)
+    yield from managed.checks("security.fail2ban_file", fail2ban_files(settings), probe)
     state = probe(ServiceStates, units=["fail2ban.service"])["fail2ban.service"]
-    yield expect("security.fail2ban", "fail2ban.service", "active, enabled", f"{state['active']}, {state['enabled']}",
-                 HINT)
+    yield expect("security.fail2ban", "fail2ban.service", "active, enabled", f"{state['active']}, {state['enabled']}")
     fw = probe(Ufw) or {"active": False, "incoming": "absent", "rules": []}
     yield expect("security.firewall", "ufw", "active, incoming deny",
-                 f"{'active' if fw['active'] else 'inactive'}, incoming {fw['incoming'] or 'unknown'}", HINT)
+                 f"{'active' if fw['active'] else 'inactive'}, incoming {fw['incoming'] or 'unknown'}")
     yield expect("security.firewall_rules", "ufw rules", " | ".join(sorted(firewall_rules(settings))),
-                 " | ".join(sorted(fw["rules"])), HINT)  # allow rules: their order does not matter
+                 " | ".join(sorted(fw["rules"])))  # allow rules: their order does not matter

@@ -10,8 +10,6 @@ from . import operations
 from .compliance import expect, mode
 from .settings import Settings
 
-HINT = "converge the students: pyinfra INVENTORY deploys/backend.py"
-
 
 @deploy("Students")
 def students(settings: Settings):
@@ -41,14 +39,14 @@ def checks(settings: Settings, probe):
     accounts = probe(StudentAccounts, studdir=s.STUDDIR)
     users, groups, homes = accounts["users"], accounts["groups"], accounts["homes"]
     base = accounts["base"]
-    yield expect("students.base", s.STUDDIR, "0711", base and mode(base["mode"]), HINT)
+    yield expect("students.base", s.STUDDIR, "0711", base and mode(base["mode"]))
     for st in s.students:
         expected = _describe({"uid": st.uid, "gid": st.gid, "home": st.home, "shell": "/bin/bash"}, st.gid,
                              {"uid": st.uid, "gid": st.gid, "mode": operations.HOME_MODE,
                               "acl": [f"user:{s.WODUSER}:rwx", f"default:user:{s.WODUSER}:rwx"]}, s.WODUSER)
         user = users.get(st.name)
         actual = _describe(user, groups.get(st.name), homes.get(user["home"]) if user else None, s.WODUSER)
-        yield expect("students.account", st.name, expected, actual, HINT)
+        yield expect("students.account", st.name, expected, actual)
     stray = sorted((n for n in set(users) | set(groups)
                     if int(re.sub(r"\D", "", n)) not in s.student_ids), key=lambda n: int(n[7:]))
     yield expect("students.stray", f"student accounts outside {s.USERMIN}..{s.USERMAX}", "none",

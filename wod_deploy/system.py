@@ -26,7 +26,6 @@ from .settings import Settings
 
 RUNTIME = Path(__file__).parent / "runtime"
 SYSCTL_FILE = "/etc/sysctl.d/90-wod.conf"
-HINT = "converge: pyinfra INVENTORY deploys/backend.py"
 # upstream's values for WODUSER (check_system.yml)
 ADMIN_LIMITS = {"nproc": 800000, "nofile": 65535}
 BASHRC_LINES = ["ulimit -u 641465", "ulimit -n 65535"]
@@ -94,22 +93,22 @@ def system(settings: Settings):
 
 def checks(settings: Settings, probe):
     s = settings
-    yield from managed.checks("system.file", managed_files(s), probe, HINT)
+    yield from managed.checks("system.file", managed_files(s), probe)
     for path, lines in ((f"{home(s)}/.bashrc", BASHRC_LINES), (f"{home(s)}/.profile", ["export EDITOR=vim"]),
                         ("/etc/hosts", hosts_lines(s))):
         if lines:
             present = probe(FileLines, path=path, lines=lines)
             yield expect("system.lines", path, " | ".join(lines),
-                         " | ".join(line if ok else f"missing: {line}" for line, ok in zip(lines, present)), HINT)
+                         " | ".join(line if ok else f"missing: {line}" for line, ok in zip(lines, present)))
     container = probe(Container)
     if not container:  # a container's kernel values belong to its host
         runtime = probe(SysctlValues, keys=sorted(s.SYSCTL))
         for key, value in sorted(s.SYSCTL.items()):
-            yield expect("system.sysctl", key, str(value), runtime.get(key), HINT)
+            yield expect("system.sysctl", key, str(value), runtime.get(key))
     units = ["systemd-timesyncd.service", "cron.service", "wod-watchdog.service"]
     states = probe(ServiceStates, units=units)
     for unit in units:
         want_active = not (container and unit == "systemd-timesyncd.service")
         state = states[unit]
         yield expect("system.service", unit, "active, enabled" if want_active else "enabled",
-                     f"{state['active']}, {state['enabled']}" if want_active else state["enabled"], HINT)
+                     f"{state['active']}, {state['enabled']}" if want_active else state["enabled"])
