@@ -14,7 +14,7 @@ import requests
 from wod_deploy.testing import hosts
 
 ROOT = Path(__file__).resolve().parents[2]
-NAME = "it-backend"
+NAME = os.environ.get("WOD_TEST_HOST", "it-backend")  # a second checkout can use another
 TIMINGS = ROOT / ".wod" / "timings.txt"
 
 

@@ -162,3 +162,13 @@ def test_reset_workshop_keeps_the_home_until_reset(backend):
     assert backend.sh(f"test -e {home}/WKSHP-Reset101", check=False).returncode != 0
     event = act(backend, "RESET 15 9", body="WKSHP-Test101\n")
     assert event["outcome"] == "rejected" and "does not reset" in event["reason"]
+
+
+def test_a_failed_create_leaves_the_home_as_it_was(backend):
+    home = f"{S.STUDDIR}/student16"
+    backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student16")
+    before = digest(backend, 16)
+    event = act(backend, "CREATE 16 5", body="WKSHP-Broken101\n")
+    assert event["outcome"] == "failed" and "NOT_A_WOD_VARIABLE" in event["reason"], event
+    assert digest(backend, 16) == before
+    assert backend.sh(f"ls -A {S.STUDDIR} | grep -c '^[.]student16'", check=False).stdout.strip() == "0"

@@ -98,3 +98,65 @@ def test_watchdog_kills_miners_and_runaways_only():
         (5, "wodadmin", "/usr/bin/python3 burn.py", 600, 99.5),  # not a student
     ]
     assert [(pid, why.split()[0]) for pid, _, why in watchdog.victims(procs)] == [(1, "miner"), (2, "runaway")]
+
+
+class FakeApiDb:
+    """A real HTTP server on loopback that speaks the api-db's login and PUT endpoints."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.calls, self.tokens = [], 0
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.tokens += 1
+                api.calls.append(("POST", self.path, body, None))
+                self._reply({"accessToken": f"token-{api.tokens}"})
+
+            def do_PUT(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.calls.append(("PUT", self.path, body, self.headers.get("x-access-token")))
+                self._reply({})
+
+            def _reply(self, data):
+                payload = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+
+
+def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, tmp_path):
+    fake = FakeApiDb()
+    try:
+        (tmp_path / "secret").write_text("moderator-password\n")
+        cfg.update(apidb_url=fake.url, apidb_user="moderator", apidb_secret_file=str(tmp_path / "secret"),
+                   basestdid=100)
+        api = mailapi.ApiDb(cfg)
+        req = parse(mail("CREATE 3 42"), cfg)
+        api.student(req, password="pw")
+        api.customer(req, active=True)
+    finally:
+        fake.server.shutdown()
+    assert fake.calls == [
+        ("POST", "/api/login", {"username": "moderator", "password": "moderator-password"}, None),
+        ("PUT", "/api/student/103", {"password": "pw"}, "token-1"),  # local id + BASESTDID
+        ("POST", "/api/login", {"username": "moderator", "password": "moderator-password"}, None),
+        ("PUT", "/api/customer/42", {"active": True}, "token-2"),
+    ]
+
+
+def test_no_api_db_configured_means_no_calls(cfg):
+    api = mailapi.ApiDb({**cfg, "apidb_url": ""})
+    api.customer(parse(mail("CREATE 3 42"), cfg), active=True)  # nothing to reach: must not raise
