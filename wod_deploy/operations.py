@@ -1,4 +1,5 @@
-"""Custom pyinfra operations: one fact read and at most one script, however many students."""
+"""Custom pyinfra operations: each reads its facts and yields only what differs (for students: one
+fact read and at most one script, however many there are)."""
 
 from __future__ import annotations
 
