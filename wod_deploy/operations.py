@@ -20,6 +20,11 @@ from facts.system import FileLines, TreeDigest, Ufw
 HOME_MODE = 0o770  # 0700 chmod, then the admin ACL raises the mask (group class) to rwx
 
 
+def admin_acl(admin: str) -> set[str]:
+    """The getfacl entries that give the admin rwx on a home, now and for what is created in it."""
+    return {f"user:{admin}:rwx", f"default:user:{admin}:rwx"}
+
+
 def _ids(ns) -> str:
     return " ".join(str(n) for n in sorted(ns))
 
@@ -28,7 +33,7 @@ def student_plan(accounts: dict, usermin: int, usermax: int, uidbase: int, gidba
                  studdir: str, admin: str) -> dict[str, list[int]]:
     """Which student numbers need which repair, from one StudentAccounts fact. Pure."""
     users, groups, homes = accounts.get("users", {}), accounts.get("groups", {}), accounts.get("homes", {})
-    want_acl = {f"user:{admin}:rwx", f"default:user:{admin}:rwx"}
+    want_acl = admin_acl(admin)
     plan: dict[str, list[int]] = {k: [] for k in (
         "add_group", "fix_gid", "add_user", "fix_uid", "fix_user", "add_home", "fix_home", "fix_acl")}
     for n in range(usermin, usermax + 1):

@@ -29,7 +29,7 @@ def _describe(user, gid, home, admin) -> str:
     """One line per student, the same shape for expected and actual."""
     if user is None:
         return "absent"
-    acl = "yes" if home and {f"user:{admin}:rwx", f"default:user:{admin}:rwx"} <= set(home["acl"]) else "no"
+    acl = "yes" if home and operations.admin_acl(admin) <= set(home["acl"]) else "no"
     home_state = f"{home['uid']}:{home['gid']} {mode(home['mode'])} admin-acl {acl}" if home else "missing"
     return f"uid {user['uid']} gid {user['gid']} group-gid {gid} home {user['home']} {user['shell']} [{home_state}]"
 
@@ -43,7 +43,7 @@ def checks(settings: Settings, probe):
     for st in s.students:
         expected = _describe({"uid": st.uid, "gid": st.gid, "home": st.home, "shell": "/bin/bash"}, st.gid,
                              {"uid": st.uid, "gid": st.gid, "mode": operations.HOME_MODE,
-                              "acl": [f"user:{s.WODUSER}:rwx", f"default:user:{s.WODUSER}:rwx"]}, s.WODUSER)
+                              "acl": operations.admin_acl(s.WODUSER)}, s.WODUSER)
         user = users.get(st.name)
         actual = _describe(user, groups.get(st.name), homes.get(user["home"]) if user else None, s.WODUSER)
         yield expect("students.account", st.name, expected, actual)
