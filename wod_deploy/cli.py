@@ -30,13 +30,9 @@ from .testing import hosts
 ROLE_DEPLOYS = {"backend": "deploys/backend.py"}
 
 
-def pyinfra(*args: str, json_output: bool = False) -> subprocess.CompletedProcess:
+def pyinfra(*args: str) -> subprocess.CompletedProcess:
     """Run the pyinfra CLI of this venv from the project root (group_data is read from cwd)."""
-    cmd = [sys.executable, "-m", "pyinfra", *args, "-y"]
-    if json_output:
-        cmd.append("--json")
-    return subprocess.run(cmd, text=True, stdin=subprocess.DEVNULL,
-                          capture_output=json_output)
+    return subprocess.run([sys.executable, "-m", "pyinfra", *args, "-y"], text=True, stdin=subprocess.DEVNULL)
 
 
 def _hosts_up(args) -> int:
