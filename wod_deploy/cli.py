@@ -1,4 +1,4 @@
-"""`wod-deploy`: throwaway hosts for developers and the demo backend.
+"""`wod-deploy`: compliance checks and drift, throwaway hosts, the demo backend.
 
     wod-deploy hosts up --role backend [--name NAME] [--distro debian-12]
     wod-deploy hosts down [NAME]
