@@ -10,7 +10,6 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, pip, server, systemd
 from pyinfra.operations.util import any_changed
 
-from facts.files import ManagedFiles
 from facts.jupyterhub import HubApi, VenvPackages, canonical
 from facts.npm import NpmGlobalVersion
 from facts.services import ServiceStates
@@ -91,8 +90,8 @@ def checks(settings: Settings, probe):
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"))
 
-    yield from managed.checks("jupyterhub.file", managed_files(s), probe)
-    token = probe(ManagedFiles, paths=[s.hub_token_file]).get(s.hub_token_file)
+    others = yield from managed.checks("jupyterhub.file", managed_files(s), probe, also=(s.hub_token_file,))
+    token = others[s.hub_token_file]
     yield expect("jupyterhub.token", s.hub_token_file, "root:root 0600",
                  token and f"{token['user']}:{token['group']} {mode(token['mode'])}",
                  "converge keeps the token and restores owner and mode; delete the file to rotate it")

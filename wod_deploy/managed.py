@@ -51,10 +51,15 @@ def put(f: Managed, name: str):
                      mode=f"{f.mode:04o}")
 
 
-def checks(check_id: str, wanted: list[Managed], probe, hint: str = CONVERGE):
-    """One check per file: owner, group, mode and content, all from one fact read."""
-    found = probe(ManagedFiles, paths=[f.path for f in wanted])
+def checks(check_id: str, wanted: list[Managed], probe, hint: str = CONVERGE, also: tuple[str, ...] = ()):
+    """One check per file: owner, group, mode and content, all from one fact read.
+
+    `also` adds paths to that same read; their state is returned (after the checks) for the
+    caller to judge, e.g. a secret whose content must not be compared.
+    """
+    found = probe(ManagedFiles, paths=[f.path for f in wanted] + list(also))
     for f in wanted:
         got = found.get(f.path)
         yield expect(check_id, f.path, f.describe(),
                      got and f"{got['user']}:{got['group']} {mode(got['mode'])} sha1 {got['sha1'][:12]}", hint)
+    return {path: found.get(path) for path in also}
