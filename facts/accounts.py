@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
-
 from pyinfra.api import FactBase
+
+from wod_deploy.shell import sh
 
 
 class Account(FactBase):
     """``{"uid", "gid", "home", "shell"}`` of a user from ``getent passwd``, or None."""
 
     def command(self, user: str) -> str:
-        return f"getent passwd {shlex.quote(user)} || true"
+        return sh("getent passwd %s || true", user)
 
     def process(self, output: list[str]) -> dict | None:
         fields = output[0].split(":")

@@ -1,29 +1,75 @@
-"""Owner, mode and content digest of a set of files, in one command."""
+"""Files and directories: owner, mode and digest of a set of paths; lines in a file; a shipped
+tree's digest; what an unprivileged user can write."""
 
 from __future__ import annotations
 
-import shlex
-
 from pyinfra.api import FactBase
 
+from wod_deploy.shell import sh
 
-class ManagedFiles(FactBase):
+
+class ManagedPaths(FactBase):
     """
-    ``{path: {"user", "group", "mode", "sha1"}}`` for each path that exists; absent paths are
-    missing from the dict. ``mode`` is an int (0o644).
+    ``{path: {"type": "file"|"directory", "user", "group", "mode", "sha1"}}`` for each path that
+    exists (``sha1`` for files only); absent paths are missing. ``mode`` is an int (0o644).
     """
 
     default = dict
 
     def command(self, paths: list[str]) -> str:
-        quoted = " ".join(shlex.quote(p) for p in paths)
-        return (f"for p in {quoted}; do [ -f \"$p\" ] || continue; "
-                f"printf '%s %s\\n' \"$(stat -c '%U %G %a' \"$p\")\" \"$(sha1sum < \"$p\" | cut -d' ' -f1)\" "
-                f"| sed \"s|^|$p |\"; done")
+        return sh("for p in %s; do "
+                  "if [ -f \"$p\" ]; then echo \"F $(stat -c '%%U %%G %%a' \"$p\") $(sha1sum < \"$p\" | cut -c1-40) $p\"; "
+                  "elif [ -d \"$p\" ]; then echo \"D $(stat -c '%%U %%G %%a' \"$p\") - $p\"; fi; done", paths)
 
     def process(self, output: list[str]) -> dict:
-        files = {}
+        found = {}
         for line in output:
-            path, user, group, mode, sha1 = line.rsplit(" ", 4)
-            files[path] = {"user": user, "group": group, "mode": int(mode, 8), "sha1": sha1}
-        return files
+            kind, user, group, mode, sha1, path = line.split(" ", 5)
+            entry = {"type": "file" if kind == "F" else "directory", "user": user, "group": group,
+                     "mode": int(mode, 8)}
+            if kind == "F":
+                entry["sha1"] = sha1
+            found[path] = entry
+        return found
+
+
+class FileLines(FactBase):
+    """For each of `lines`, in order, whether the file has it as a whole line (False if absent)."""
+
+    default = list
+
+    def command(self, path: str, lines: list[str]) -> str:
+        return "; ".join(sh("if grep -qxF -- %s %s 2>/dev/null; then echo 1; else echo 0; fi", line, path)
+                         for line in lines) or "true"
+
+    def process(self, output: list[str]) -> list[bool]:
+        return [x.strip() == "1" for x in output]
+
+
+class TreeDigest(FactBase):
+    """The digest a deployed directory tree was stamped with (``<dest>/.wod-digest``), or None."""
+
+    def command(self, dest: str) -> str:
+        return sh("cat %s 2>/dev/null || true", f"{dest}/.wod-digest")
+
+    def process(self, output: list[str]) -> str | None:
+        return output[0].strip() or None
+
+
+class WritablePaths(FactBase):
+    """
+    Every path under `paths` that `user` can write, as the kernel decides for that user (modes,
+    ACLs, ownership): ``find -writable`` run as the user (TLJH's "nothing user-writable").
+    Empty when the user does not exist.
+    """
+
+    default = list
+
+    def command(self, user: str, paths: list[str]) -> str:
+        return sh("id -u %s >/dev/null 2>&1 || exit 0; "
+                  "for p in %s; do [ -e \"$p\" ] && setpriv --reuid=%s --regid=%s --init-groups "
+                  "find \"$p\" -xdev -writable -print 2>/dev/null; done; true",
+                  user, paths, user, user)
+
+    def process(self, output: list[str]) -> list[str]:
+        return sorted(line for line in output if line)

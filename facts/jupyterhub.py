@@ -7,6 +7,8 @@ import re
 
 from pyinfra.api import FactBase
 
+from wod_deploy.shell import sh
+
 
 def canonical(name: str) -> str:
     """PEP 503 name: what pip compares (`bash-kernel` == `bash_kernel`)."""
@@ -19,8 +21,9 @@ class VenvPackages(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return (f"test -x {venv}/bin/python && PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "
-                f"{venv}/bin/python -m pip list --format=json 2>/dev/null || true")
+        python = f"{venv}/bin/python"
+        return sh("test -x %s && PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "
+                  "%s -m pip list --format=json 2>/dev/null || true", python, python)
 
     def process(self, output: list[str]) -> dict:
         return {canonical(p["name"]): p["version"] for p in json.loads("\n".join(output))}
@@ -30,9 +33,9 @@ class HubApi(FactBase):
     """What ``GET /hub/api`` answers on the host's own port: ``{"version": ...}``, or None."""
 
     def command(self, port: int) -> str:
-        return (f"python3 -B -c 'import urllib.request,sys; "
-                f"sys.stdout.write(urllib.request.urlopen(\"http://127.0.0.1:{int(port)}/hub/api\", timeout=5)"
-                f".read().decode())' 2>/dev/null || true")
+        script = ("import urllib.request, sys; sys.stdout.write(urllib.request.urlopen("
+                  f"'http://127.0.0.1:{int(port)}/hub/api', timeout=5).read().decode())")
+        return sh("python3 -B -c %s 2>/dev/null || true", script)
 
     def process(self, output: list[str]) -> dict | None:
         try:

@@ -6,6 +6,8 @@ import json
 
 from pyinfra.api import FactBase
 
+from wod_deploy.shell import sh
+
 
 class KernelSpecs(FactBase):
     """
@@ -16,8 +18,8 @@ class KernelSpecs(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return (f"test -x {venv}/bin/jupyter && PYTHONDONTWRITEBYTECODE=1 {venv}/bin/jupyter kernelspec list --json "
-                "|| true")
+        jupyter = f"{venv}/bin/jupyter"
+        return sh("test -x %s && PYTHONDONTWRITEBYTECODE=1 %s kernelspec list --json || true", jupyter, jupyter)
 
     def process(self, output: list[str]) -> dict:
         data = json.loads("\n".join(output))

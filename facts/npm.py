@@ -6,12 +6,15 @@ import json
 
 from pyinfra.api import FactBase
 
+from wod_deploy.shell import sh
+
 
 class NpmGlobalVersion(FactBase):
     """The version of a global npm package, or None when it is not installed."""
 
     def command(self, package: str) -> str:
-        return f"command -v npm >/dev/null && cat \"$(npm root -g)/{package}/package.json\" 2>/dev/null || true"
+        return sh("command -v npm >/dev/null && cat \"$(npm root -g)\"/%s 2>/dev/null || true",
+                  f"{package}/package.json")
 
     def process(self, output: list[str]) -> str | None:
         return json.loads("\n".join(output)).get("version")

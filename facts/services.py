@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
-
 from pyinfra.api import FactBase
+
+from wod_deploy.shell import sh
 
 
 class ServiceStates(FactBase):
@@ -13,13 +13,12 @@ class ServiceStates(FactBase):
     default = dict
 
     def command(self, units: list[str]) -> str:
-        quoted = " ".join(shlex.quote(u) for u in units)
-        return (f"for u in {quoted}; do echo \"$u $(systemctl is-active \"$u\" 2>/dev/null || true) "
-                f"$(systemctl is-enabled \"$u\" 2>/dev/null || true)\"; done")
+        return sh("for u in %s; do echo \"S $u $(systemctl is-active \"$u\" 2>/dev/null || true) "
+                  "$(systemctl is-enabled \"$u\" 2>/dev/null || true)\"; done", units)
 
     def process(self, output: list[str]) -> dict:
         states = {}
         for line in output:
-            unit, active, enabled = (line.split() + ["", "", ""])[:3]
+            _, unit, active, enabled = (line.split() + ["", "", "", ""])[:4]
             states[unit] = {"active": active or "unknown", "enabled": enabled or "not-found"}
         return states

@@ -6,7 +6,11 @@ import re
 
 from pyinfra.api import FactBase
 
-STUDENT_RE = r"^student[0-9]+$"
+from wod_deploy.runtime.naming import STUDENT_RE
+from wod_deploy.shell import sh
+
+# awk reads the same regular expression as Python
+_AWK_NAME = STUDENT_RE.pattern
 
 
 class StudentAccounts(FactBase):
@@ -30,18 +34,17 @@ class StudentAccounts(FactBase):
         return "getent"
 
     def command(self, studdir: str = "/student") -> str:
-        d = studdir.rstrip("/")
-        return (
-            f"getent passwd | awk -F: '$1 ~ /{STUDENT_RE}/ {{print \"U\", $1, $3, $4, $6, $7}}'; "
-            f"getent group | awk -F: '$1 ~ /{STUDENT_RE}/ {{print \"G\", $1, $3}}'; "
-            f"if [ -d {d} ]; then "
-            f"stat -c 'B %a %u %g' {d}; "
-            f"find {d} -mindepth 1 -maxdepth 1 -type d -name 'student*' -printf 'H %p %m %U %G\\n'; "
-            f"if command -v getfacl >/dev/null; then "
-            f"find {d} -mindepth 1 -maxdepth 1 -type d -name 'student*' -exec getfacl -p {{}} + 2>/dev/null "
-            f"| sed -n 's/^# file: /F /p; /^[a-z]/s/^/A /p'; fi; "
-            f"fi"
-        )
+        return sh(
+            "getent passwd | awk -F: -v re=%s '$1 ~ re {print \"U\", $1, $3, $4, $6, $7}'; "
+            "getent group | awk -F: -v re=%s '$1 ~ re {print \"G\", $1, $3}'; "
+            "d=%s; if [ -d \"$d\" ]; then "
+            "stat -c 'B %%a %%u %%g' \"$d\"; "
+            "find \"$d\" -mindepth 1 -maxdepth 1 -type d -name 'student*' -printf 'H %%p %%m %%U %%G\\n'; "
+            "if command -v getfacl >/dev/null; then "
+            "find \"$d\" -mindepth 1 -maxdepth 1 -type d -name 'student*' -exec getfacl -p {} + 2>/dev/null "
+            "| sed -n 's/^# file: /F /p; /^[a-z]/s/^/A /p'; fi; "
+            "fi",
+            _AWK_NAME, _AWK_NAME, studdir.rstrip("/"))
 
     def process(self, output: list[str]) -> dict:
         users, groups, homes, base = {}, {}, {}, None

@@ -6,8 +6,10 @@
     wod-deploy demo [--name NAME]
     wod-deploy check INVENTORY [--limit X] [--json FILE] [--junit FILE] [--all]
     wod-deploy drift INVENTORY [--limit X] [--json FILE] [--junit FILE]
+    wod-deploy settings INVENTORY [--limit X] [--json]
 
 check and drift exit 0 when compliant, 2 on drift, 1 when a host could not be checked.
+`hosts` and `demo` need the test extra (the Docker SDK); nothing else does.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ import secrets
 import subprocess
 import sys
 
-from . import compliance
-from .testing import hosts
+from .compliance import drift, reporters, runner
+from .roles import ROLES
 
-# inventory group -> the deploy file that converges it
-ROLE_DEPLOYS = {"backend": "deploys/backend.py"}
+
+def _testing():
+    """The throwaway-host tools, imported only by the commands that use them (Docker SDK)."""
+    from .testing import hosts
+
+    return hosts
 
 
 def pyinfra(*args: str) -> subprocess.CompletedProcess:
@@ -36,20 +42,20 @@ def pyinfra(*args: str) -> subprocess.CompletedProcess:
 
 
 def _hosts_up(args) -> int:
-    host = hosts.up(role=args.role, name=args.name, distro=args.distro)
+    host = _testing().up(role=args.role, name=args.name, distro=args.distro)
     print(f"{host.name}: role {host.role}, ssh 127.0.0.1:{host.ssh_port}, "
           + ", ".join(f"{k} 127.0.0.1:{v}" for k, v in host.ports.items()))
     return 0
 
 
 def _hosts_down(args) -> int:
-    removed = hosts.down(args.name)
+    removed = _testing().down(args.name)
     print("removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
 
 
 def _hosts_list(args) -> int:
-    found = hosts.running()
+    found = _testing().running()
     if args.json:
         print(json.dumps([h.to_json() for h in found], indent=2))
         return 0
@@ -61,8 +67,9 @@ def _hosts_list(args) -> int:
 
 def _demo(args) -> int:
     """A throwaway backend, converged, with one student ready to log in."""
+    hosts = _testing()
     host = hosts.up(role="backend", name=args.name)
-    result = pyinfra("inventories/docker.py", "deploys/backend.py", "--limit", host.name)
+    result = pyinfra("inventories/docker.py", ROLES["backend"].deploy_file, "--limit", host.name)
     if result.returncode:
         return result.returncode
     password = secrets.token_urlsafe(9)
@@ -91,38 +98,49 @@ def _override_data(items: list[str] | None) -> dict:
     return data
 
 
+def _report(args):
+    return runner.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data),
+                                  group_data=args.group_data)
+
+
 def _check(args) -> int:
-    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data),
-                                        group_data=args.group_data)
-    report.write(args.json, args.junit)
-    print(report.table(show_passed=args.all))
+    report = _report(args)
+    reporters.write(report, args.json, args.junit)
+    print(reporters.table(report, show_passed=args.all))
     return report.exit_code
 
 
 def _drift(args) -> int:
     """The compliance checks, plus every operation a converge would run (pyinfra --dry --json)."""
-    report = compliance.check_inventory(args.inventory, limit=args.limit, override_data=_override_data(args.data),
-                                        group_data=args.group_data)
-    pending = []
-    for group, deploy_file in ROLE_DEPLOYS.items():
-        cmd = [sys.executable, "-m", "pyinfra", args.inventory, deploy_file, "--dry", "--json", "--limit", group,
-               *(x for item in args.data or [] for x in ("--data", item)),
-               *(x for path in args.group_data or [] for x in ("--group-data", path))]
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode:
-            report.checks.append(compliance.Check("drift.plan", deploy_file, "a dry run", proc.stderr.strip()[-500:],
-                                                  compliance.ERROR, "run the dry run by hand", group))
-            continue
-        plan = json.loads(proc.stdout.strip().splitlines()[-1])["plan"]
-        for host, op in compliance.changed_operations(plan):
-            if host in report.hosts:
-                pending.append(compliance.Check("drift.operation", op, "no change", "would change",
-                                                compliance.DRIFT, f"converge: pyinfra {args.inventory} {deploy_file}",
-                                                host))
-    report.checks += pending
-    report.write(args.json, args.junit)
-    print(report.table())
+    report = _report(args)
+    report.checks += drift.pending(report, args.inventory, args.data, args.group_data)
+    reporters.write(report, args.json, args.junit)
+    print(reporters.table(report))
     return report.exit_code
+
+
+def _settings(args) -> int:
+    """Every setting of each selected host: value, origin, description (ansible-config dump)."""
+    from .inventory import loaded, origins, selected
+    from .settings import DECLARED, describe, load_settings
+
+    out = {}
+    with loaded(args.inventory, _override_data(args.data), args.group_data) as inv:
+        for host in inv.inventory:
+            if not selected(host, args.limit):
+                continue
+            values = load_settings(host.data, host=host.name, inventory=inv.inventory)
+            where = origins(inv, host)
+            out[host.name] = {name: {"value": getattr(values, name), "origin": where[name], "doc": describe(name)}
+                              for name in DECLARED}
+    if args.json:
+        print(json.dumps(out, indent=2, default=list))
+        return 0
+    for host, rows in out.items():
+        print(f"# {host}")
+        for name, row in rows.items():
+            print(f"{name} = {row['value']!r}\n    from {row['origin']}: {row['doc']}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hosts", help="throwaway Docker hosts").add_subparsers(dest="action", required=True)
     up = h.add_parser("up", help="start a throwaway host")
-    up.add_argument("--role", default="backend", choices=sorted(hosts.ROLE_PORTS))
+    up.add_argument("--role", default="backend", choices=sorted(ROLES))
     up.add_argument("--name")
     up.add_argument("--distro", default="debian-12")
     up.set_defaults(func=_hosts_up)
@@ -159,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         if command == "check":
             p.add_argument("--all", action="store_true", help="list passing checks too")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("settings", help="every setting of a host: value, origin, description")
+    p.add_argument("inventory")
+    p.add_argument("--limit", action="append", help="group or host name pattern (repeatable)")
+    p.add_argument("--data", action="append", metavar="KEY=VALUE", help="override host data, as pyinfra --data")
+    p.add_argument("--group-data", action="append", metavar="DIR", help="extra group_data directory (the overlay)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_settings)
     return parser
 
 

@@ -1,7 +1,8 @@
-"""Files a component owns: rendered once, written by the deploy, compared by the check.
+"""What a component owns (files, directories, secrets, services), declared once: each item
+yields its pyinfra operation for the deploy and its expected state for the check.
 
-Templates are looked up in the private overlay's `templates/` first (PRIVATE_DIR), then in
-ours: an overlay template of the same name replaces ours.
+File bodies come from templates: the private overlay's `templates/` first (PRIVATE_DIR), then
+ours, so an overlay template of the same name replaces ours. Modes are octal ints everywhere.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from io import StringIO
 from pathlib import Path
 
 import jinja2
-from pyinfra.operations import files
+from pyinfra.operations import files, systemd
 
-from facts.files import ManagedFiles
+from facts.managed import ManagedState
 
-from .compliance import CONVERGE, expect, mode
+from .checks import CONVERGE, expect, mode
+from .operations.files import secret_file
 from .settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,36 +32,97 @@ def render(template: str, settings: Settings, **extra) -> str:
 
 
 @dataclass(frozen=True)
-class Managed:
+class File:
     path: str
     content: str
     user: str = "root"
     group: str = "root"
     mode: int = 0o644
 
+    def operation(self, name: str):
+        return files.put(name=name, src=StringIO(self.content), dest=self.path, user=self.user,
+                         group=self.group, mode=mode(self.mode))
+
+    def expected(self) -> str:
+        return f"{self.user}:{self.group} {mode(self.mode)} sha1 {hashlib.sha1(self.content.encode()).hexdigest()[:12]}"
+
+    @staticmethod
+    def actual(found: dict | None) -> str | None:
+        return found and f"{found['user']}:{found['group']} {mode(found['mode'])} sha1 {found.get('sha1', 'none')[:12]}"
+
+
+@dataclass(frozen=True)
+class Directory:
+    path: str
+    user: str = "root"
+    group: str = "root"
+    mode: int = 0o755
+
+    def operation(self, name: str):
+        return files.directory(name=name, path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
+
+    def expected(self) -> str:
+        return f"directory {self.user}:{self.group} {mode(self.mode)}"
+
+    @staticmethod
+    def actual(found: dict | None) -> str | None:
+        return found and f"{found['type']} {found['user']}:{found['group']} {mode(found['mode'])}"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A token generated on the host, root 0600; its content is never read back nor compared."""
+
+    path: str
+    nbytes: int = 32
+
+    def operation(self, name: str):
+        return secret_file(name=name, path=self.path, nbytes=self.nbytes)
+
+    def expected(self) -> str:
+        return "root:root 0600"
+
+    @staticmethod
+    def actual(found: dict | None) -> str | None:
+        return found and f"{found['user']}:{found['group']} {mode(found['mode'])}"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A systemd unit, enabled, and running unless `running` is False (None: leave it be)."""
+
+    unit: str
+    running: bool | None = True
+    enabled: bool = True
+
+    def operation(self, name: str):
+        return systemd.service(name=name, service=self.unit, running=self.running, enabled=self.enabled)
+
+    def expected(self) -> str:
+        return ", ".join((["active"] if self.running else []) + ["enabled" if self.enabled else "disabled"])
+
+    def actual(self, found: dict | None) -> str | None:
+        return found and ", ".join(([found["active"]] if self.running else []) + [found["enabled"]])
+
     @property
-    def sha1(self) -> str:
-        return hashlib.sha1(self.content.encode()).hexdigest()
-
-    def describe(self) -> str:
-        return f"{self.user}:{self.group} {mode(self.mode)} sha1 {self.sha1[:12]}"
+    def path(self) -> str:
+        return f"{self.unit}.service"
 
 
-def put(f: Managed, name: str):
-    """The pyinfra operation that writes one managed file (its content compared by sha1)."""
-    return files.put(name=name, src=StringIO(f.content), dest=f.path, user=f.user, group=f.group,
-                     mode=f"{f.mode:04o}")
+Item = File | Directory | Secret | Service
 
 
-def checks(check_id: str, wanted: list[Managed], probe, hint: str = CONVERGE, also: tuple[str, ...] = ()):
-    """One check per file: owner, group, mode and content, all from one fact read.
+def deploy(items: list[Item], prefix: str) -> dict[str, object]:
+    """Each item's operation, in order; returns {path or unit: its operation} for `_if` gating."""
+    return {item.path: item.operation(f"{prefix}: {item.path}") for item in items}
 
-    `also` adds paths to that same read; their state is returned (after the checks) for the
-    caller to judge, e.g. a secret whose content must not be compared.
-    """
-    found = probe(ManagedFiles, paths=[f.path for f in wanted] + list(also))
-    for f in wanted:
-        got = found.get(f.path)
-        yield expect(check_id, f.path, f.describe(),
-                     got and f"{got['user']}:{got['group']} {mode(got['mode'])} sha1 {got['sha1'][:12]}", hint)
-    return {path: found.get(path) for path in also}
+
+def checks(component: str, items: list[Item], probe, hint: str = CONVERGE):
+    """One check per item, all read in one round trip (ManagedState)."""
+    paths = [i.path for i in items if not isinstance(i, Service)]
+    units = [i.path for i in items if isinstance(i, Service)]
+    state = probe(ManagedState, paths=paths, units=units) or {"paths": {}, "units": {}}
+    for item in items:
+        kind = type(item).__name__.lower()
+        found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
+        yield expect(f"{component}.{kind}", item.path, item.expected(), item.actual(found), hint)

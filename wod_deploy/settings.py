@@ -6,17 +6,21 @@ Keys keep WoD's own names (`USERMIN`, `UIDBASE`, `JPHUB`, ...) so an admin maps 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Callable, Mapping
+
+from .runtime import naming
 
 # Debian's useradd range for normal accounts (login.defs UID_MIN..UID_MAX).
 UID_MIN, UID_MAX = 1000, 60000
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-PIN_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+(==|>=|<=|~=|<|>)[0-9][A-Za-z0-9.*+!]*$")
+# Exact pins only: the check compares installed versions with these, nothing else.
+PIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*==[0-9][A-Za-z0-9.+!]*$")
 
 
 class SettingsError(ValueError):
@@ -72,72 +76,128 @@ def _workshop_ports(v: Any) -> bool:
     )
 
 
+def setting(default: Any, rule: Callable[[Any], bool], allowed: str, doc: str):
+    """One setting, declared once: its default, the rule a value must pass, what is allowed, what
+    it is for. The field's annotation is its type."""
+    meta = {"rule": rule, "allowed": allowed, "doc": doc}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+_PORT = "a TCP port 1..65535"
+_PINS = "a list of exact pins (name==version)"
+
+
 @dataclass(frozen=True)
 class Settings:
-    """One WoD environment as seen by one host. Field names are WoD's."""
+    """One WoD environment as seen by one host. Field names are WoD's; the declarations are the
+    only defaults (group_data/ files override them; `wod-deploy settings` lists them)."""
 
     # students
-    USERMIN: int = 1
-    USERMAX: int = 20
-    UIDBASE: int = 2000
-    GIDBASE: int = 2000
-    BASESTDID: int = 0
-    STUDDIR: str = "/student"
-    CLEAN: bool = False
+    USERMIN: int = setting(1, lambda v: _int(v) and v >= 0, "an integer >= 0", "first student number")
+    USERMAX: int = setting(20, lambda v: _int(v) and v >= 0, "an integer >= 0 and >= USERMIN",
+                           "last student number (students are studentUSERMIN..studentUSERMAX)")
+    UIDBASE: int = setting(2000, _int, "an integer", "studentN's uid is UIDBASE+N")
+    GIDBASE: int = setting(2000, _int, "an integer", "studentN's group gid is GIDBASE+N")
+    BASESTDID: int = setting(0, lambda v: _int(v) and v >= 0, "an integer >= 0",
+                             "offset of this backend's students in the api-db (USERMAX x (backend number - 1))")
+    STUDDIR: str = setting("/student", lambda v: _str(v) and v.startswith("/") and v.rstrip("/") != "",
+                           "an absolute path other than /", "parent directory of the student homes")
+    CLEAN: bool = setting(False, lambda v: isinstance(v, bool), "true or false",
+                          "True removes every student account and home before re-creating them (WoD's meaning)")
     # admin
-    WODUSER: str = "wodadmin"
-    WODUSER_KEYS: tuple[str, ...] = ()
-    WODSENDER: str = "wodadmin@localhost"
+    WODUSER: str = setting("wodadmin", lambda v: _str(v) and bool(NAME_RE.match(v)) and v != "root",
+                           "a non-empty Linux user name (lowercase letters, digits, _ or -; not root)",
+                           "the admin account: sudo, owner of the workshops, receiver of the mail API")
+    WODUSER_KEYS: tuple[str, ...] = setting((), _strlist, "a list of SSH public key strings",
+                                            "SSH public keys allowed to log in as WODUSER")
+    WODSENDER: str = setting("wodadmin@localhost", lambda v: _str(v) and "@" in v and " " not in v,
+                             "an e-mail address", "the only sender the mail API obeys")
     # JupyterHub
-    JPHUB: str = "/opt/jupyterhub"
-    WODBEPORT: int = 8000
-    HUB_PACKAGES: tuple[str, ...] = ()
-    KERNEL_PACKAGES: tuple[str, ...] = ()
-    CHP_VERSION: str = "4.6.3"
+    JPHUB: str = setting("/opt/jupyterhub",
+                         lambda v: _str(v) and v.startswith("/") and v.rstrip("/") != "" and ".." not in v,
+                         "an absolute path other than / (the JupyterHub venv)", "the JupyterHub venv")
+    WODBEPORT: int = setting(8000, _port, _PORT, "the hub's port")
+    HUB_PACKAGES: tuple[str, ...] = setting(("jupyterhub==5.5.4", "jupyterlab==4.6.6"), _pins, _PINS,
+                                            "JupyterHub and JupyterLab in the venv")
+    KERNEL_PACKAGES: tuple[str, ...] = setting(("bash_kernel==0.10.0", "sshkernel==0.11.1"), _pins, _PINS,
+                                               "kernel packages in the venv")
+    CHP_VERSION: str = setting("4.6.3", lambda v: _str(v) and bool(re.match(r"^\d+\.\d+\.\d+$", v)),
+                               "a version like 4.6.3", "configurable-http-proxy from npm (5.x needs Node >= 20)")
     # mail API
-    POSTPORT: int = 10025
-    MAILAPI_CLIENTS: tuple[str, ...] = ()  # beyond the api_db hosts of the inventory
-    APIDB_ADDRESSES: tuple[str, ...] = ()  # derived from the inventory's api_db group
-    WODAPIDBURL: str = ""  # e.g. http://api.example.org:8021/api; empty: no callbacks
-    WODAPIDBUSER: str = "moderator"
+    POSTPORT: int = setting(10025, _port, _PORT, "postfix's port for the mail API (instead of 25)")
+    MAILAPI_CLIENTS: tuple[str, ...] = setting((), _networks, "a list of IP addresses or networks",
+                                               "who may send the mail API, beyond the inventory's api_db hosts")
+    APIDB_ADDRESSES: tuple[str, ...] = setting((), _networks, "a list of IP addresses (derived from the api_db hosts)",
+                                               "derived: the inventory's api_db hosts (wod_address, ssh_hostname "
+                                               "or name)")
+    WODAPIDBURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
+                               "empty or an http(s) URL",
+                               "api-db callbacks (e.g. http://api.example.org:8021/api); empty: no callbacks")
+    WODAPIDBUSER: str = setting("moderator", lambda v: _str(v) and v != "", "a user name",
+                                "the api-db user of the callbacks (password: WOD_APIDB_PASSWORD at deploy time)")
     # workshops: a git URL or a directory on the machine running pyinfra
-    WODNOBO: str = ""
-    WODNOBO_REF: str = "main"
-    PRIVATE_DIR: str = ""  # the private overlay (group_data/, workshops/, templates/)
-    WODBEEXTFQDN: str = ""  # defaults to the inventory host name
-    WODBEEXTIP: str = ""
+    WODNOBO: str = setting("https://github.com/Workshops-on-Demand/wod-notebooks.git", _str,
+                           "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
+    WODNOBO_REF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+                               "a git branch or tag", "the branch or tag of WODNOBO")
+    PRIVATE_DIR: str = setting("", lambda v: _str(v) and (v == "" or v.startswith("/")),
+                               "empty or an absolute directory",
+                               "the private overlay (its group_data/all.py sets it; workshops/ and templates/)")
+    WODBEEXTFQDN: str = setting("", lambda v: _str(v) and re.match(r"^[A-Za-z0-9.-]*$", v) is not None,
+                                "a host name", "the backend's external name (empty: the inventory host name)")
+    WODBEEXTIP: str = setting("", lambda v: v == "" or _networks([v]), "empty or an IP address",
+                              "the backend's external address (/etc/hosts)")
     # security and system baseline
-    SSHD_PORT: int = 22  # what the firewall keeps open for SSH
-    F2B_MAXRETRY: int = 3
-    F2B_BANTIME: int = 3600
-    SYSCTL: dict = field(default_factory=lambda: {
-        "net.ipv4.tcp_keepalive_time": 1800, "kernel.threads-max": 4096000,
-        "kernel.pid_max": 200000, "vm.max_map_count": 600000})
-    # system
-    BASE_PACKAGES: tuple[str, ...] = ()
-    WORKSHOP_PACKAGES: tuple[str, ...] = ()
+    SSHD_PORT: int = setting(22, _port, _PORT, "what the firewall keeps open for SSH")
+    F2B_MAXRETRY: int = setting(3, lambda v: _int(v) and v >= 1, "an integer >= 1", "failures before a ban")
+    F2B_BANTIME: int = setting(3600, lambda v: _int(v) and v >= 1, "seconds, >= 1", "how long a ban lasts")
+    SYSCTL: dict = setting({"net.ipv4.tcp_keepalive_time": 1800, "kernel.threads-max": 4096000,
+                            "kernel.pid_max": 200000, "vm.max_map_count": 600000},
+                           _sysctl, "a dict {sysctl.key: value}", "kernel values (upstream's check_system)")
+    BASE_PACKAGES: tuple[str, ...] = setting(
+        ("acl", "sudo", "curl", "git", "rsync", "unzip", "vim", "ca-certificates"), _strlist,
+        "a list of package names", "Debian packages on every backend")
+    WORKSHOP_PACKAGES: tuple[str, ...] = setting(
+        (), _strlist, "a list of package names",
+        "opt-in workshop toolchains, e.g. texlive-xetex default-jdk golang cargo rustc pandoc")
     # branding and per-workshop values handed to notebooks
-    BRANDING: str = "WoD Developer"
-    BRANDINGWOD: str = "WoD Developer"
-    BRANDINGLOGO: str = ""
-    BRANDINGURL: str = "https://wod.io"
-    BRANDINGSLACK: str = ""
-    BRANDINGX: str = ""
-    SURVEYURL: str = ""
-    SURVEYCHALURL: str = ""
-    WORKSHOP_PORTS: dict = field(default_factory=dict)
+    BRANDING: str = setting("WoD Developer", _str, "a string", "the platform's name in notebooks and mails")
+    BRANDINGWOD: str = setting("WoD Developer", _str, "a string", "the WoD instance's name")
+    BRANDINGLOGO: str = setting("![HPEDevlogo](Pictures/hpe-dev-logo.png)", _str, "a string",
+                                "the logo (markdown) in notebooks")
+    BRANDINGURL: str = setting("https://wod.io", _str, "a string", "the platform's URL")
+    BRANDINGSLACK: str = setting("", _str, "a string", "the community's Slack URL")
+    BRANDINGX: str = setting("", _str, "a string", "the community's X URL")
+    SURVEYURL: str = setting("TBD", _str, "a string", "the workshop survey's URL")
+    SURVEYCHALURL: str = setting("TBD", _str, "a string", "the challenge survey's URL")
+    WORKSHOP_PORTS: dict = setting({
+        "WKSHP-Docker101": {"SSHPORT": 14101, "HTTPPORT": 14151},
+        "WKSHP-Ansible101": {"SSHPORT": 16001, "HTTPPORT": 16051},
+        "WKSHP-Spark101": {"HTTPPORT": 17161},
+        "WKSHP-Concourse101": {"HTTPPORT": 19061},
+        "WKSHP-ML101": {"HTTPPORT": 18061},
+        "WKSHP-DataVisu101": {"HTTPPORT": 22161},
+        "WKSHP-Tensorflow101": {"HTTPPORT": 23161},
+    }, _workshop_ports, "a dict {workshop: {PORTNAME: port 1..65535}}",
+        "per-workshop base ports (upstream's HTTPPORT-WKSHP-X); studentN gets base + N - range min")
 
     @property
     def student_ids(self) -> range:
         return range(self.USERMIN, self.USERMAX + 1)
 
-    def student(self, n: int) -> "Student":
-        return Student(n=n, name=f"student{n}", uid=self.UIDBASE + n, gid=self.GIDBASE + n,
-                       home=f"{self.STUDDIR}/student{n}")
+    def student(self, n: int) -> Student:
+        return Student(n=n, name=naming.student_name(n), uid=self.UIDBASE + n, gid=self.GIDBASE + n,
+                       home=naming.student_home(self.STUDDIR, n))
 
     @property
-    def students(self) -> list["Student"]:
+    def students(self) -> list[Student]:
         return [self.student(n) for n in self.student_ids]
+
+    @property
+    def admin_home(self) -> str:
+        return f"/home/{self.WODUSER}"
 
     @property
     def hub_etc(self) -> str:
@@ -157,9 +217,15 @@ class Settings:
         """Who may talk SMTP to POSTPORT (beyond localhost): the api-db hosts."""
         return sorted({*self.APIDB_ADDRESSES, *self.MAILAPI_CLIENTS})
 
+    # Where WoD's own code, configuration, logs and data live on a host (root's, 0755/0750).
+    lib_dir = "/usr/local/lib/wod"
+    etc_dir = "/etc/wod"
+    log_dir = "/var/log/wod"
+    data_dir = "/var/lib/wod"
+
     @property
     def workshops_dir(self) -> str:
-        return "/var/lib/wod/workshops"
+        return f"{self.data_dir}/workshops"
 
 
 @dataclass(frozen=True)
@@ -171,53 +237,22 @@ class Student:
     home: str
 
 
-# key -> (accepts the value?, what is allowed)
-RULES: dict[str, tuple] = {
-    "USERMIN": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
-    "USERMAX": (lambda v: _int(v) and v >= 0, "an integer >= 0 and >= USERMIN"),
-    "UIDBASE": (_int, "an integer"),
-    "GIDBASE": (_int, "an integer"),
-    "BASESTDID": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
-    "STUDDIR": (lambda v: _str(v) and v.startswith("/") and v.rstrip("/") != "", "an absolute path other than /"),
-    "CLEAN": (lambda v: isinstance(v, bool), "true or false"),
-    "WODUSER": (lambda v: _str(v) and bool(NAME_RE.match(v)) and v != "root",
-                "a non-empty Linux user name (lowercase letters, digits, _ or -; not root)"),
-    "WODUSER_KEYS": (_strlist, "a list of SSH public key strings"),
-    "WODSENDER": (lambda v: _str(v) and "@" in v and " " not in v, "an e-mail address"),
-    "JPHUB": (lambda v: _str(v) and v.startswith("/") and v.rstrip("/") != "" and ".." not in v,
-              "an absolute path other than / (the JupyterHub venv)"),
-    "WODBEPORT": (_port, "a TCP port 1..65535"),
-    "POSTPORT": (_port, "a TCP port 1..65535"),
-    "HUB_PACKAGES": (_pins, "a list of pinned pip requirements (name==version)"),
-    "KERNEL_PACKAGES": (_pins, "a list of pinned pip requirements (name==version)"),
-    "CHP_VERSION": (lambda v: _str(v) and bool(re.match(r"^\d+\.\d+\.\d+$", v)), "a version like 4.6.3"),
-    "BASE_PACKAGES": (_strlist, "a list of package names"),
-    "WORKSHOP_PACKAGES": (_strlist, "a list of package names"),
-    "WORKSHOP_PORTS": (_workshop_ports, "a dict {workshop: {PORTNAME: port 1..65535}}"),
-    "MAILAPI_CLIENTS": (_networks, "a list of IP addresses or networks"),
-    "APIDB_ADDRESSES": (_networks, "a list of IP addresses (derived from the api_db hosts)"),
-    "WODAPIDBURL": (lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
-                    "empty or an http(s) URL"),
-    "WODAPIDBUSER": (lambda v: _str(v) and v != "", "a user name"),
-    "WODNOBO": (_str, "a git URL or a directory"),
-    "WODNOBO_REF": (lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None, "a git branch or tag"),
-    "PRIVATE_DIR": (lambda v: _str(v) and (v == "" or v.startswith("/")), "empty or an absolute directory"),
-    "WODBEEXTFQDN": (lambda v: _str(v) and re.match(r"^[A-Za-z0-9.-]*$", v) is not None, "a host name"),
-    "WODBEEXTIP": (lambda v: v == "" or _networks([v]), "empty or an IP address"),
-    "SSHD_PORT": (_port, "a TCP port 1..65535"),
-    "F2B_MAXRETRY": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
-    "F2B_BANTIME": (lambda v: _int(v) and v >= 1, "seconds, >= 1"),
-    "SYSCTL": (_sysctl, "a dict {sysctl.key: value}"),
-}
-for _name in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL", "BRANDINGSLACK", "BRANDINGX",
-              "SURVEYURL", "SURVEYCHALURL"):
-    RULES[_name] = (_str, "a string")
+DECLARED = {f.name: f for f in fields(Settings)}
+
+
+def default(name: str) -> Any:
+    f = DECLARED[name]
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def describe(name: str) -> str:
+    return DECLARED[name].metadata["doc"]
+
 
 # pyinfra's own connector data (ssh_port, docker_platform, ...) is never a WoD typo.
 CONNECTOR_PREFIXES = ("ssh_", "docker_", "podman_", "local_", "chroot_", "fake_", "winrm_", "vagrant_",
-                      "terraform_", "wod_", "testhost_")
-KNOWN = frozenset(f.name for f in fields(Settings))
-assert KNOWN == frozenset(RULES), "every setting needs a validation rule"
+                      "terraform_", "wod_")
+KNOWN = frozenset(DECLARED)
 
 
 def _unknown_near_misses(data: Mapping[str, Any]) -> list[str]:
@@ -269,7 +304,8 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
         if key not in values:
             continue
         value = values[key]
-        accepts, allowed = RULES[key]
+        meta = DECLARED[key].metadata
+        accepts, allowed = meta["rule"], meta["allowed"]
         if not accepts(value):
             problems.append(f"{key}={value!r}: must be {allowed}")
             continue

@@ -11,8 +11,10 @@ import jsonschema
 import pytest
 
 from facts.students import StudentAccounts
-from wod_deploy import students
-from wod_deploy.compliance import DRIFT, ERROR, PASS, Check, Report, expect
+from wod_deploy.checks import DRIFT, ERROR, PASS, Check, expect
+from wod_deploy.compliance import reporters
+from wod_deploy.compliance.model import Report
+from wod_deploy.components import students
 from wod_deploy.settings import Settings
 
 from .conftest import recorded
@@ -32,21 +34,21 @@ def test_exit_code_error_wins_over_drift(statuses, code):
 
 
 def test_json_validates_against_the_schema_and_lists_failures_first():
-    data = report(PASS, DRIFT, ERROR).to_json()
+    data = reporters.to_json(report(PASS, DRIFT, ERROR))
     jsonschema.validate(data, SCHEMA)
     assert [c["status"] for c in data["checks"]] == [ERROR, DRIFT, PASS]
     assert data["summary"] == {"pass": 1, "drift": 1, "error": 1}
 
 
 def test_junit_has_one_case_per_check():
-    xml = ET.fromstring(report(PASS, DRIFT, ERROR).to_junit())
+    xml = ET.fromstring(reporters.to_junit(report(PASS, DRIFT, ERROR)))
     cases = xml.findall(".//testcase")
     assert len(cases) == 3
     assert len(xml.findall(".//failure")) == 1 and len(xml.findall(".//error")) == 1
 
 
 def test_table_shows_expected_and_actual_of_failures():
-    text = report(PASS, DRIFT).table()
+    text = reporters.table(report(PASS, DRIFT))
     assert "DRIFT  hub-1  x.c1  r1" in text and "expected: a" in text and "actual:   b" in text
     assert "x.c0" not in text  # passes are counted, not listed
     assert "1 passed, 1 drifted, 0 errors" in text
@@ -59,7 +61,8 @@ def test_expect_shows_absent_for_none():
 def test_student_checks_from_recorded_fact():
     fact = StudentAccounts().process(recorded("student_accounts.txt"))
     fact["users"]["student7"] = {"uid": 2007, "gid": 2007, "home": "/student/student7", "shell": "/bin/bash"}
-    checks = list(students.checks(Settings(USERMIN=1, USERMAX=3), lambda cls, **kw: fact))
+    facts = {"StudentAccounts": fact, "WritablePaths": []}
+    checks = list(students.checks(Settings(USERMIN=1, USERMAX=3), lambda cls, **kw: facts[cls.__name__]))
     by = {(c.id, c.resource): c for c in checks}
     assert by[("students.base", "/student")].status == PASS
     assert by[("students.account", "student1")].status == PASS

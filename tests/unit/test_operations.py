@@ -3,7 +3,8 @@
 import copy
 
 from facts.students import StudentAccounts
-from wod_deploy.operations import secret_file, student_plan, students
+from wod_deploy.operations.files import secret_file
+from wod_deploy.operations.students import student_plan, students
 
 from .conftest import recorded
 
@@ -38,7 +39,7 @@ def test_drift_is_repaired_per_student():
 
 def test_clean_removes_existing_students_then_recreates(run_op):
     script = run_op(students, {"StudentAccounts": IN_PLACE}, **ARGS, clean=True)[0]
-    assert "userdel -r -f $u" in script and "student1 student2" in script
+    assert 'userdel -r -f "$u"' in script and "student1 student2" in script
     assert "for n in 1 2; do add_user $n; done" in script
 
 

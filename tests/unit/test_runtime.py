@@ -1,19 +1,33 @@
 """The backend-side code: the mail API handler's parsing and arithmetic, the watchdog's choices."""
 
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from wod_deploy.components import workshops
 from wod_deploy.runtime import mailapi, watchdog
 from wod_deploy.runtime.mailapi import Rejected, parse
+from wod_deploy.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workshops"
 
 
 @pytest.fixture
-def cfg(tmp_path):
-    return {"sender": "wodadmin@localhost", "usermin": 1, "usermax": 20, "workshops_dir": str(FIXTURES),
+def shipped(tmp_path, monkeypatch):
+    """The fixture workshops as the deploy ships them: the tarball (with its index), extracted."""
+    monkeypatch.setenv("WOD_STATE_DIR", str(tmp_path / "state"))
+    workshops._staged.clear()
+    tarball, _, _ = workshops.staged(Settings(WODNOBO=str(FIXTURES)))
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp_path / "workshops", filter="data")
+    return tmp_path / "workshops"
+
+
+@pytest.fixture
+def cfg(tmp_path, shipped):
+    return {"sender": "wodadmin@localhost", "usermin": 1, "usermax": 20, "workshops_dir": str(shipped),
             "log_file": str(tmp_path / "mail-api.log"), "studdir": str(tmp_path / "student"),
             "branding": {"BRANDING": "WoD"}, "fqdn": "hub.example.org", "wod_user": "wodadmin",
             "basestdid": 0, "workshop_ports": {"WKSHP-Test101": {"HTTPPORT": 20000}}}

@@ -1,11 +1,12 @@
 """Settings: WoD defaults load, and every bad value is named with its key."""
 
 import runpy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from wod_deploy.settings import Settings, SettingsError, load_settings
+from wod_deploy.settings import DECLARED, Settings, SettingsError, default, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +18,7 @@ def group_data(name: str) -> dict:
 
 def test_group_data_all_is_valid_and_matches_wod_defaults():
     s = load_settings(group_data("all"))
+    assert replace(s, WODBEEXTFQDN="") == Settings()  # all.py overrides nothing: the declarations are the defaults
     assert (s.USERMIN, s.USERMAX, s.UIDBASE, s.GIDBASE) == (1, 20, 2000, 2000)
     assert (s.CLEAN, s.JPHUB, s.WODUSER, s.BASESTDID, s.POSTPORT) == (False, "/opt/jupyterhub", "wodadmin", 0, 10025)
     assert s.WORKSHOP_PORTS["WKSHP-Docker101"] == {"SSHPORT": 14101, "HTTPPORT": 14151}
@@ -52,12 +54,15 @@ BAD = [
     ({"usermax": 30}, "usermax=30", "did you mean USERMAX"),
     ({"CLEAN": "yes"}, "CLEAN='yes'", "true or false"),
     ({"USERMAX": "20"}, "USERMAX='20'", "integer"),
-    ({"HUB_PACKAGES": ["jupyterhub"]}, "HUB_PACKAGES=['jupyterhub']", "pinned"),
+    ({"HUB_PACKAGES": ["jupyterhub"]}, "HUB_PACKAGES=['jupyterhub']", "exact pins"),
+    # the check compares versions for equality: a range would be permanent drift, so it is refused
+    ({"HUB_PACKAGES": ["jupyterhub>=5"]}, "HUB_PACKAGES=['jupyterhub>=5']", "name==version"),
+    ({"KERNEL_PACKAGES": ["bash_kernel~=0.10"]}, "KERNEL_PACKAGES=['bash_kernel~=0.10']", "name==version"),
     ({"WORKSHOP_PORTS": {"WKSHP-X": {"HTTPPORT": 0}}}, "WORKSHOP_PORTS=", "port 1..65535"),
 ]
 
 
-@pytest.mark.parametrize("data,key_value,allowed", BAD, ids=[next(iter(b[0])) for b in BAD])
+@pytest.mark.parametrize("data,key_value,allowed", BAD, ids=[repr(b[0]) for b in BAD])
 def test_bad_value_is_named_with_key_value_and_what_is_allowed(data, key_value, allowed):
     with pytest.raises(SettingsError) as err:
         load_settings({**group_data("all"), **data}, host="hub-1")
@@ -74,3 +79,20 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(SettingsError) as err:
         load_settings({"POSTPORT": 0, "WODUSER": "", "JPHUB": "x"})
     assert len(err.value.problems) == 3
+
+
+def test_defaults_are_declared_once_and_all_py_repeats_none():
+    """One place for defaults: a WoD setting in all.py must differ from its declaration (an
+    override), never copy it; every declaration has a rule, what it allows and a description."""
+    for name, value in group_data("all").items():
+        if name in DECLARED:
+            assert value != default(name), f"group_data/all.py repeats the default of {name}"
+    for name, f in DECLARED.items():
+        assert callable(f.metadata["rule"]) and f.metadata["allowed"] and f.metadata["doc"], name
+        assert f.metadata["rule"](default(name)), f"{name}: its own default breaks its rule"
+
+
+@pytest.mark.parametrize("group", ["backend", "docker", "sandbox", "staging", "production"])
+def test_group_files_hold_only_declared_settings(group):
+    unknown = [k for k in group_data(group) if k not in DECLARED and not k.startswith("_")]
+    assert unknown == []

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pyinfra.api import DeployError
 
-from wod_deploy import workshops
+from wod_deploy.components import workshops
 from wod_deploy.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -12,7 +12,8 @@ but every field is validated before anything happens, no value from a mail reach
 failed action leaves the home as it was. Every message is logged with its outcome.
 
 Standalone on purpose: it runs with the JupyterHub venv's python (for Jinja2) and imports
-nothing from wod-deploy. Configuration: /etc/wod/mailapi.json, written by the deploy.
+nothing from wod-deploy but naming.py, shipped beside it. Configuration: mailapi.json and the
+workshops' index (.wod-index.json), both written by the deploy.
 
     wod-mail-action                       read one message on stdin (procmail)
     wod-test-action ACTION WORKSHOP STDID send the same mail to the local postfix (admins)
@@ -40,6 +41,10 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 
+# naming.py is shipped beside this file (root's directory); `python -I` leaves it off sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import naming  # noqa: E402
+
 CONFIG = Path(os.environ.get("WOD_MAILAPI_CONFIG", "/etc/wod/mailapi.json"))
 ACTIONS = ("CREATE", "CLEANUP", "RESET", "PURGE")
 ID_RE = re.compile(r"^[0-9]{1,9}$")
@@ -63,7 +68,7 @@ class Request:
 
     @property
     def student(self) -> str:
-        return f"student{self.stdid}"
+        return naming.student_name(self.stdid)
 
     @property
     def ws(self) -> str:
@@ -110,7 +115,7 @@ def parse(raw: bytes, cfg: dict) -> Request:
         workshop = lines[0] if lines else ""
         if not WORKSHOP_RE.match(workshop):
             raise Rejected(f"workshop {workshop[:80]!r} is not a workshop name")
-        if not (Path(cfg["workshops_dir"]) / re.sub(r"^CHLG-", "WKSHP-", workshop) / "wod.yml").is_file():
+        if re.sub(r"^CHLG-", "WKSHP-", workshop) not in workshop_index(cfg):
             raise Rejected(f"workshop {workshop} does not exist on this backend")
     return Request(action, int(stdid), int(custid), mail, workshop)
 
@@ -130,18 +135,16 @@ def completion(notebook_dir: Path) -> int:
     return round(100 * done / total) if total else 0
 
 
+def workshop_index(cfg: dict) -> dict:
+    """{workshop: {"reset": bool, "range": [min, max] | None}}: each wod.yml, parsed at deploy time."""
+    try:
+        return json.loads((Path(cfg["workshops_dir"]) / ".wod-index.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def workshop_meta(cfg: dict, ws: str) -> dict:
-    """wod.yml of a workshop; only the few keys the backend needs, parsed without PyYAML."""
-    meta = {"reset": False, "range": None}
-    for line in (Path(cfg["workshops_dir"]) / ws / "wod.yml").read_text().splitlines():
-        key, _, value = line.partition(":")
-        value = value.split("#", 1)[0].strip().strip("'\"")
-        if key.strip() == "reset":
-            meta["reset"] = value.lower() in ("true", "yes", "1")
-        elif key.strip() == "range":
-            numbers = re.findall(r"\d+", value)
-            meta["range"] = [int(n) for n in numbers[:2]] if len(numbers) >= 2 else None
-    return meta
+    return workshop_index(cfg).get(ws, {"reset": False, "range": None})
 
 
 def render_context(cfg: dict, req: Request, password: str) -> dict:
@@ -198,7 +201,7 @@ def render_tree(src: Path, dest: Path, context: dict) -> None:
 
 def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
-    home = Path(cfg["studdir"]) / req.student
+    home = Path(naming.student_home(cfg["studdir"], req.stdid))
     account = pwd.getpwnam(req.student)
     fresh = home.with_name(f".{req.student}.new")
     stale = home.with_name(f".{req.student}.old")
@@ -209,9 +212,9 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
         if context is not None:
             render_tree(Path(cfg["workshops_dir"]) / req.ws, fresh / req.ws, context)
         run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
-        os.chmod(fresh, 0o700)
-        run("setfacl", "-R", "-m", f"u:{cfg['wod_user']}:rwX", str(fresh))
-        run("find", str(fresh), "-type", "d", "-exec", "setfacl", "-m", f"d:u:{cfg['wod_user']}:rwx", "{}", "+")
+        os.chmod(fresh, naming.HOME_CHMOD)
+        for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
+            run(*argv)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
@@ -298,7 +301,7 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
 
 def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     set_password(req.student, random_password())  # the participant's session is over
-    percent = completion(Path(cfg["studdir"]) / req.student / req.ws)
+    percent = completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
     api.customer(req, completionPercentage=percent)
     hub.stop(req.student)
     if workshop_meta(cfg, req.ws)["reset"]:

@@ -7,7 +7,6 @@ container label, so `inventories/docker.py` needs no state file.
 from __future__ import annotations
 
 import io
-import os
 import socket
 import subprocess
 import tarfile
@@ -18,24 +17,15 @@ from pathlib import Path
 import docker
 from docker.errors import NotFound
 
+from ..local import state_dir
+from ..roles import ROLES
 from .image import host_image
 
 LABEL = "wod-deploy.testhost"
 ROLE_LABEL = "wod-deploy.role"
 NAME_PREFIX = "wod-"
 
-# The service ports each role publishes next to SSH.
-ROLE_PORTS = {
-    "backend": {"hub": 8000, "postfix": 10025},
-    "api_db": {"api": 8021},
-    "frontend": {"portal": 8000},
-}
 SSH_USER = "deployer"
-
-
-def state_dir() -> Path:
-    """Untracked per-checkout state (the SSH key pair): `.wod/` under the project root."""
-    return Path(os.environ.get("WOD_STATE_DIR", Path.cwd() / ".wod"))
 
 
 def ssh_key() -> Path:
@@ -87,7 +77,7 @@ def _as_host(container) -> TestHost:
         name=container.name.removeprefix(NAME_PREFIX),
         role=role,
         ssh_port=_published(container, 22),
-        ports={svc: _published(container, port) for svc, port in ROLE_PORTS[role].items()},
+        ports={svc: _published(container, port) for svc, port in ROLES[role].port_numbers().items()},
         container=container.name,
         address=container.attrs["NetworkSettings"]["IPAddress"],
         gateway=container.attrs["NetworkSettings"]["Gateway"],
@@ -118,8 +108,8 @@ def _wait_for_ssh(port: int, timeout: float = 90) -> None:
 
 def up(role: str = "backend", name: str | None = None, distro: str = "debian-12") -> TestHost:
     """Start (or find) a throwaway host for `role` and wait until SSH answers."""
-    if role not in ROLE_PORTS:
-        raise ValueError(f"role {role!r} is unknown; choose one of {sorted(ROLE_PORTS)}")
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is unknown; choose one of {sorted(ROLES)}")
     name = name or role.replace("_", "-")
     client = _client()
     try:
@@ -128,7 +118,7 @@ def up(role: str = "backend", name: str | None = None, distro: str = "debian-12"
             container.start()
     except NotFound:
         ports = {"22/tcp": ("127.0.0.1", None)}
-        ports.update({f"{p}/tcp": ("127.0.0.1", None) for p in ROLE_PORTS[role].values()})
+        ports.update({f"{p}/tcp": ("127.0.0.1", None) for p in ROLES[role].port_numbers().values()})
         options = _cgroup_options()
         container = client.containers.run(
             host_image(client, distro),
@@ -185,7 +175,6 @@ def inventory_entry(host: TestHost) -> tuple[str, dict]:
             # A throwaway host gets a new key when its image is rebuilt: do not pin it.
             "ssh_known_hosts_file": "/dev/null",
             "ssh_strict_host_key_checking": "no",
-            "testhost_ports": host.ports,
             # other hosts (an api-db container) reach it at its Docker address
             "wod_address": host.address,
             "WODBEEXTFQDN": f"{host.name}.wod.test",

@@ -3,29 +3,33 @@
 Sources are read on the machine running pyinfra (a git URL is cloned into .wod/cache, so
 the backend needs no access to a private repository), merged (a private workshop replaces a
 public one of the same name), packed deterministically and shipped as one tarball when its
-digest changed. A workshop is a directory with a wod.yml.
+digest changed. A workshop is a directory with a wod.yml, parsed here once: what the backend
+needs of it (reset, range) travels in the tarball as INDEX, read by the mail-API handler.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import subprocess
 import tarfile
 from pathlib import Path
 
 import yaml
-from pyinfra.api import DeployError, deploy
+from pyinfra.api import DeployError
+from pyinfra.api import deploy as pyinfra_deploy
 
-from facts.system import TreeDigest
+from facts.files import TreeDigest
 
-from .compliance import expect
-from .operations import tree
-from .settings import Settings
-from .testing.hosts import state_dir
+from ..checks import expect
+from ..local import state_dir
+from ..operations.files import tree
+from ..settings import Settings
 
 GIT_RE = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
+INDEX = ".wod-index.json"  # at the root of the shipped tree
 _staged: dict[tuple, tuple[str, str, list[str]]] = {}
 
 
@@ -61,21 +65,37 @@ def sources(settings: Settings) -> list[Path]:
 
 def catalogue(settings: Settings) -> dict[str, Path]:
     """Workshop name -> its directory; later sources win. Every wod.yml must parse."""
+    return {name: path for name, (path, _) in _read(settings).items()}
+
+
+def _read(settings: Settings) -> dict[str, tuple[Path, dict]]:
     workshops = {}
     for src in sources(settings):
         for meta in sorted(src.glob("*/wod.yml")):
             try:
-                yaml.safe_load(meta.read_text())
+                data = yaml.safe_load(meta.read_text()) or {}
             except yaml.YAMLError as exc:
                 raise DeployError(f"{meta}: not valid YAML: {exc}") from None
-            workshops[meta.parent.name] = meta.parent
+            workshops[meta.parent.name] = (meta.parent, data if isinstance(data, dict) else {})
     return workshops
 
 
-def pack(workshops: dict[str, Path]) -> bytes:
-    """A tar of the merged workshops, the same bytes for the same content (no times, no owners)."""
+def index_entry(meta: dict) -> dict:
+    """What the backend needs of a wod.yml: does it reset, and its student range ([min, max] or None)."""
+    rng = meta.get("range")
+    valid = isinstance(rng, list) and len(rng) == 2 and all(isinstance(n, int) for n in rng)
+    return {"reset": meta.get("reset") is True, "range": rng if valid else None}
+
+
+def pack(workshops: dict[str, Path], index: dict | None = None) -> bytes:
+    """A tar of the merged workshops and their index, the same bytes for the same content (no
+    times, no owners)."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        body = json.dumps(index or {}, indent=1, sort_keys=True).encode() + b"\n"
+        info = tarfile.TarInfo(INDEX)
+        info.size, info.mode, info.uname, info.gname = len(body), 0o644, "root", "root"
+        tar.addfile(info, io.BytesIO(body))
         for name in sorted(workshops):
             root = workshops[name]
             for path in [root, *sorted(root.rglob("*"))]:
@@ -93,8 +113,9 @@ def staged(settings: Settings) -> tuple[str, str, list[str]]:
     """(local tarball, digest, workshop names), built once per run for the same sources."""
     key = (settings.WODNOBO, settings.WODNOBO_REF, settings.PRIVATE_DIR)
     if key not in _staged:
-        workshops = catalogue(settings)
-        data = pack(workshops)
+        found = _read(settings)
+        workshops = {name: path for name, (path, _) in found.items()}
+        data = pack(workshops, {name: index_entry(meta) for name, (_, meta) in found.items()})
         digest = hashlib.sha256(data).hexdigest()
         path = state_dir() / "cache" / f"workshops-{digest[:16]}.tar"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,8 +124,8 @@ def staged(settings: Settings) -> tuple[str, str, list[str]]:
     return _staged[key]
 
 
-@deploy("Workshops")
-def workshops(settings: Settings):
+@pyinfra_deploy("Workshops")
+def deploy(settings: Settings):
     tarball, digest, names = staged(settings)
     tree(name=f"Workshops ({len(names)}: {', '.join(names)[:80]})", local_tar=tarball, digest=digest,
          dest=settings.workshops_dir)

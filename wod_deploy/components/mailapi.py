@@ -7,28 +7,32 @@ messages from WODSENDER with one of the four actions to the handler (runtime/mai
 
 from __future__ import annotations
 
-import json
 import os
 import re
+from io import StringIO
 from pathlib import Path
 
-from pyinfra.api import DeployError, deploy
+from pyinfra.api import DeployError
+from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import files, systemd
 
 from facts.postfix import PostfixConfig
-from facts.services import ServiceStates
 
-from . import managed
-from .admin import home
-from .compliance import expect
-from .managed import Managed, put, render
-from .operations import postfix
-from .settings import Settings
+from .. import managed
+from ..checks import expect
+from ..managed import Directory, File, Service, render
+from ..operations.postfix import postfix
+from ..settings import Settings
 
-RUNTIME = Path(__file__).parent / "runtime"
-LOG_DIR = "/var/log/wod"
-CONFIG = "/etc/wod/mailapi.json"
-APIDB_SECRET = "/etc/wod/apidb.secret"
+RUNTIME = Path(__file__).parents[1] / "runtime"
+
+
+def config(s: Settings) -> str:
+    return f"{s.etc_dir}/mailapi.json"
+
+
+def apidb_secret(s: Settings) -> str:
+    return f"{s.etc_dir}/apidb.secret"
 
 
 def main_cf(s: Settings) -> dict[str, str]:
@@ -57,46 +61,41 @@ def handler_config(s: Settings) -> dict:
         "sender": s.WODSENDER, "wod_user": s.WODUSER, "usermin": s.USERMIN, "usermax": s.USERMAX,
         "studdir": s.STUDDIR, "basestdid": s.BASESTDID, "workshops_dir": s.workshops_dir,
         "hub_url": f"http://127.0.0.1:{s.WODBEPORT}", "hub_token_file": s.hub_token_file,
-        "fqdn": s.WODBEEXTFQDN, "postport": s.POSTPORT, "log_file": f"{LOG_DIR}/mail-api.log",
+        "fqdn": s.WODBEEXTFQDN, "postport": s.POSTPORT, "log_file": f"{s.log_dir}/mail-api.log",
         "workshop_ports": s.WORKSHOP_PORTS,
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
-        "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": APIDB_SECRET,
+        "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),
     }
 
 
-def managed_files(s: Settings) -> list[Managed]:
-    sender_regex = re.escape(s.WODSENDER)
+def owned(s: Settings) -> list[managed.Item]:
     return [
-        Managed(f"{home(s)}/.procmailrc", render("procmailrc.j2", s, sender_regex=sender_regex),
-                s.WODUSER, s.WODUSER, 0o600),
-        Managed("/usr/local/lib/wod/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
-        Managed("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
-        Managed("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), mode=0o755),
-        Managed(CONFIG, json.dumps(handler_config(s), indent=2, sort_keys=True) + "\n"),
+        Directory(f"{s.admin_home}/.mail", s.WODUSER, s.WODUSER, 0o750),
+        File(f"{s.admin_home}/.procmailrc", render("procmailrc.j2", s, sender_regex=re.escape(s.WODSENDER)),
+             s.WODUSER, s.WODUSER, 0o600),
+        File(f"{s.lib_dir}/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
+        File(f"{s.lib_dir}/naming.py", (RUNTIME / "naming.py").read_text()),
+        File("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
+        File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), mode=0o755),
+        File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s))),
+        Service("postfix"),
     ]
 
 
-@deploy("Mail API")
-def mail_api(settings: Settings):
+@pyinfra_deploy("Mail API")
+def deploy(settings: Settings):
     s = settings
     conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'localhost'} only",
                    main=main_cf(s), master=master_cf(s))
-    files.directory(name="Mail API log directory", path=LOG_DIR, user="root", group="root", mode="0750")
-    files.directory(name="Mail API config directory", path="/etc/wod", user="root", group="root", mode="0755")
-    files.directory(name="Mail API handler directory", path="/usr/local/lib/wod", user="root", group="root",
-                    mode="0755")
-    files.directory(name=f"{s.WODUSER} mail directory", path=f"{home(s)}/.mail", user=s.WODUSER,
-                    group=s.WODUSER, mode="0750")
-    for f in managed_files(s):
-        put(f, f"Mail API: {f.path}")
+    managed.deploy(owned(s), "Mail API")
     if s.WODAPIDBURL:
         password = os.environ.get("WOD_APIDB_PASSWORD", "")
         if not password:
             raise DeployError("WODAPIDBURL is set: export WOD_APIDB_PASSWORD (the api-db moderator password); "
                               "it is written to the backend only, never to the repository")
-        put(Managed(APIDB_SECRET, password + "\n", mode=0o600), "api-db password (from the environment)")
-    systemd.service(name="Postfix enabled and running", service="postfix", running=True, enabled=True)
+        files.put(name="api-db password (from the environment)", src=StringIO(password + "\n"), dest=apidb_secret(s),
+                  user="root", group="root", mode="0600")
     systemd.service(name="Restart postfix (configuration changed)", service="postfix", restarted=True,
                     _if=conf.did_change)
 
@@ -109,6 +108,4 @@ def checks(settings: Settings, probe):
     for service, line in master_cf(s).items():
         yield expect("mailapi.postfix_master", f"master.cf {service}", line or "absent",
                      current.get("master", {}).get(service) or "absent")
-    yield from managed.checks("mailapi.file", managed_files(s), probe)
-    state = probe(ServiceStates, units=["postfix.service"])["postfix.service"]
-    yield expect("mailapi.service", "postfix.service", "active, enabled", f"{state['active']}, {state['enabled']}")
+    yield from managed.checks("mailapi", owned(s), probe)

@@ -1,0 +1,37 @@
+"""The WoD admin account (WODUSER): home, bash, passwordless sudo, authorized SSH keys."""
+
+from pyinfra.api import deploy as pyinfra_deploy
+from pyinfra.operations import server
+
+from facts.accounts import Account
+
+from ..checks import expect
+from .. import managed
+from ..managed import File, render
+from ..operations.files import sudoers
+from ..runtime.naming import SHELL
+from ..settings import Settings
+
+
+def sudoers_file(s: Settings) -> File:
+    """Checked by visudo before it goes live, so written by its own operation, not files.put."""
+    return File(f"/etc/sudoers.d/{s.WODUSER}", render("sudoers.j2", s), mode=0o440)
+
+
+@pyinfra_deploy("Admin user")
+def deploy(settings: Settings):
+    s = settings
+    server.user(name=f"Admin user {s.WODUSER}", user=s.WODUSER, home=s.admin_home, shell=SHELL, create_home=True)
+    rules = sudoers_file(s)
+    sudoers(name=f"Passwordless sudo for {s.WODUSER} (checked with visudo)", path=rules.path, content=rules.content)
+    if s.WODUSER_KEYS:
+        server.user_authorized_keys(name=f"Authorized SSH keys for {s.WODUSER}", user=s.WODUSER,
+                                    public_keys=list(s.WODUSER_KEYS), delete_keys=True)
+
+
+def checks(settings: Settings, probe):
+    s = settings
+    account = probe(Account, user=s.WODUSER)
+    yield expect("admin.account", f"user {s.WODUSER}", f"home {s.admin_home}, shell {SHELL}",
+                 account and f"home {account['home']}, shell {account['shell']}")
+    yield from managed.checks("admin", [sudoers_file(s)], probe)

@@ -1,0 +1,89 @@
+"""JupyterHub in a venv at JPHUB, behind configurable-http-proxy, run by systemd.
+
+Everything under JPHUB belongs to root (the hub runs as root for PAM and to spawn students'
+servers, so nothing it executes may be writable by anyone else). The hub database and cookie
+secret live in JPHUB/var/jupyterhub and survive re-deploys; the admintk service token is made
+on the host, 0600 root, and never leaves it.
+"""
+
+from pyinfra.api import deploy as pyinfra_deploy
+from pyinfra.operations import pip, server, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.jupyterhub import HubApi, VenvPackages, canonical
+from facts.npm import NpmGlobalVersion
+
+from .. import managed
+from ..checks import expect
+from ..managed import Directory, File, Secret, Service, render
+from ..operations.npm import npm_global
+from ..runtime import naming
+from ..settings import Settings
+
+UNIT = "/etc/systemd/system/jupyterhub.service"
+
+# The hub's own admin scopes, granted to WODUSER and (minus list:users) to the admintk service.
+ADMIN_SCOPES = [
+    "admin:users", "admin:groups", "admin:servers", "read:roles", "tokens", "list:users",
+    "list:services", "read:services", "read:hub", "access:services", "access:servers", "proxy",
+    "shutdown",
+]
+
+
+def config_path(s: Settings) -> str:
+    return f"{s.hub_etc}/jupyterhub_config.py"
+
+
+def owned(s: Settings) -> list[managed.Item]:
+    """What this component owns, rendered once for the deploy and the check (the venv aside)."""
+    extra = {"admin_scopes": ADMIN_SCOPES, "config": config_path(s), "student_name": naming.student_name("")}
+    return [
+        Directory(s.hub_etc),
+        Directory(s.hub_state, mode=0o700),  # the database and cookie secret
+        Secret(s.hub_token_file),
+        File(config_path(s), render("jupyterhub_config.py.j2", s, **extra)),
+        File(UNIT, render("jupyterhub.service.j2", s, **extra)),
+        Service("jupyterhub"),
+    ]
+
+
+def pinned(s: Settings) -> dict[str, str]:
+    """{canonical name: version} of the pinned venv packages (settings accept exact pins only)."""
+    return {canonical(name): version for name, version in
+            (p.split("==", 1) for p in (*s.HUB_PACKAGES, *s.KERNEL_PACKAGES))}
+
+
+@pyinfra_deploy("JupyterHub")
+def deploy(settings: Settings):
+    s = settings
+    managed.deploy([Directory(s.JPHUB)], "JupyterHub")
+    venv = pip.venv(name="JupyterHub venv", path=s.JPHUB, python="python3")
+    packages = pip.packages(name="JupyterHub, JupyterLab and kernel packages (pinned)",
+                            packages=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES], virtualenv=s.JPHUB)
+    proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
+    items = owned(s)
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
+    systemd.daemon_reload(name="Reload systemd units", _if=ops[UNIT].did_change)
+    started = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub")["jupyterhub.service"]
+    restarted = systemd.service(name="Restart JupyterHub (config, unit or packages changed)", service="jupyterhub",
+                                restarted=True,
+                                _if=any_changed(venv, packages, proxy, ops[config_path(s)], ops[UNIT]))
+    server.shell(
+        name=f"Wait for the hub to answer on port {s.WODBEPORT}",
+        commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "
+                  f"sleep 1; done; echo 'JupyterHub did not answer: journalctl -u jupyterhub' >&2; exit 1"],
+        _if=any_changed(started, restarted),
+    )
+
+
+def checks(settings: Settings, probe):
+    s = settings
+    installed = probe(VenvPackages, venv=s.JPHUB)
+    for name, version in pinned(s).items():
+        yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name))
+    yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
+                 probe(NpmGlobalVersion, package="configurable-http-proxy"))
+    yield from managed.checks("jupyterhub", [Directory(s.JPHUB), *owned(s)], probe)
+    api = probe(HubApi, port=s.WODBEPORT)
+    yield expect("jupyterhub.api", f"http://127.0.0.1:{s.WODBEPORT}/hub/api", f"version {pinned(s).get('jupyterhub')}",
+                 api and f"version {api.get('version')}", "the hub does not answer: journalctl -u jupyterhub")

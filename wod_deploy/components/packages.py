@@ -1,0 +1,29 @@
+"""Debian packages: what the backend's components run, BASE_PACKAGES, and the opt-in workshop
+toolchains (WORKSHOP_PACKAGES)."""
+
+from pyinfra.api import deploy as pyinfra_deploy
+from pyinfra.facts.deb import DebPackages
+
+from ..checks import expect
+from ..operations.apt import apt_packages
+from ..settings import Settings
+
+# What the backend components themselves run: python venvs, node for the hub proxy, ACLs.
+BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs", "npm",
+                    "postfix", "procmail", "fail2ban", "python3-systemd", "ufw", "cron", "systemd-timesyncd")
+
+
+def packages(s: Settings) -> list[str]:
+    return sorted({*s.BASE_PACKAGES, *BACKEND_PACKAGES, *s.WORKSHOP_PACKAGES})
+
+
+@pyinfra_deploy("Packages")
+def deploy(settings: Settings):
+    apt_packages(name="Install the backend's packages", packages=packages(settings))
+
+
+def checks(settings: Settings, probe):
+    installed = probe(DebPackages)
+    missing = [p for p in packages(settings) if p not in installed]
+    yield expect("packages.installed", "apt packages", "all installed",
+                 "all installed" if not missing else "missing: " + " ".join(missing))

@@ -1,0 +1,106 @@
+"""WoD's check_system baseline: limits, kernel values, skeleton, logind, time, hosts, cron, the
+watchdog, and the directories WoD's own code and logs live in.
+
+Kernel values are persisted in /etc/sysctl.d and applied at once, except in a container, whose
+kernel belongs to its host (/proc/sys is read-only there): then only the file is managed, and
+systemd-timesyncd (ConditionVirtualization) is enabled but not expected to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy as pyinfra_deploy
+from pyinfra.operations import server, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.files import FileLines
+from facts.system import Container, SysctlValues
+
+from .. import managed
+from ..checks import expect
+from ..managed import Directory, File, Service, render
+from ..operations.files import lines_present
+from ..settings import Settings
+
+RUNTIME = Path(__file__).parents[1] / "runtime"
+SYSCTL_FILE = "/etc/sysctl.d/90-wod.conf"
+WATCHDOG_UNIT = "/etc/systemd/system/wod-watchdog.service"
+# upstream's values for WODUSER (check_system.yml)
+ADMIN_LIMITS = {"nproc": 800000, "nofile": 65535}
+BASHRC_LINES = ["ulimit -u 641465", "ulimit -n 65535"]
+PROFILE_LINES = ["export EDITOR=vim"]
+
+
+def watchdog(s: Settings) -> str:
+    return f"{s.lib_dir}/watchdog.py"
+
+
+def minute(s: Settings, salt: str) -> int:
+    """Upstream's "random minute seeded by the host name": spread the fleet, stable per host."""
+    return int(hashlib.sha1(f"{s.WODBEEXTFQDN}{salt}".encode()).hexdigest(), 16) % 60
+
+
+def owned(s: Settings, in_container: bool) -> list[managed.Item]:
+    """Everything this component owns, in the order the deploy lays it down."""
+    return [
+        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory("/etc/skel/.ssh", mode=0o700),
+        File("/etc/security/limits.d/wod.conf", render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS)),
+        File(SYSCTL_FILE, render("sysctl.conf.j2", s)),
+        File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
+        File("/etc/skel/.bash_aliases", render("skel.bash_aliases.j2", s)),
+        File("/etc/skel/.ssh/config", render("skel.ssh_config.j2", s)),
+        File("/etc/skel/.ssh/authorized_keys", render("skel.authorized_keys.j2", s), mode=0o600),
+        File("/usr/local/bin/wod-upd", render("wod-upd.j2", s), mode=0o755),
+        File("/usr/local/bin/wod-cleanup-processes", render("wod-cleanup-processes.j2", s), mode=0o755),
+        File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
+        File("/etc/cron.d/wod-cleanup-processes",
+             render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
+        File(watchdog(s), (RUNTIME / "watchdog.py").read_text()),
+        File(WATCHDOG_UNIT, render("wod-watchdog.service.j2", s)),
+        Service("systemd-timesyncd", running=None if in_container else True),
+        Service("cron"),
+        Service("wod-watchdog"),
+    ]
+
+
+def lines(s: Settings) -> dict[str, list[str]]:
+    """Whole lines this component keeps in files others own."""
+    wanted = {f"{s.admin_home}/.bashrc": BASHRC_LINES, f"{s.admin_home}/.profile": PROFILE_LINES}
+    if s.WODBEEXTIP:
+        wanted["/etc/hosts"] = [render("hosts.j2", s).strip()]
+    return wanted
+
+
+@pyinfra_deploy("System")
+def deploy(settings: Settings):
+    s = settings
+    in_container = bool(host.get_fact(Container))
+    items = owned(s, in_container)
+    services = [i for i in items if isinstance(i, Service)]
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System")
+    if not in_container:
+        server.shell(name="Apply kernel values", commands=[f"sysctl -q -p {SYSCTL_FILE}"],
+                     _if=ops[SYSCTL_FILE].did_change)
+    for path, wanted in lines(s).items():
+        lines_present(name=f"Lines in {path}", path=path, lines=wanted)
+    systemd.daemon_reload(name="Reload units (watchdog)", _if=ops[WATCHDOG_UNIT].did_change)
+    managed.deploy(services, "System")
+    systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
+                    _if=any_changed(ops[WATCHDOG_UNIT], ops[watchdog(s)]))
+
+
+def checks(settings: Settings, probe):
+    s = settings
+    in_container = bool(probe(Container))
+    yield from managed.checks("system", owned(s, in_container), probe)
+    for path, wanted in lines(s).items():
+        present = probe(FileLines, path=path, lines=wanted)
+        yield expect("system.lines", path, " | ".join(wanted),
+                     " | ".join(line if ok else f"missing: {line}" for line, ok in zip(wanted, present)))
+    if not in_container:  # a container's kernel values belong to its host
+        runtime = probe(SysctlValues, keys=sorted(s.SYSCTL))
+        for key, value in sorted(s.SYSCTL.items()):
+            yield expect("system.sysctl", key, str(value), runtime.get(key))

@@ -1,0 +1,25 @@
+"""Debian packages (pyinfra's own DebPackages fact)."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import operation
+from pyinfra.facts.deb import DebPackages
+
+from ..shell import sh
+
+
+@operation()
+def apt_packages(packages: list[str]):
+    """Install missing Debian packages; refresh the index only when something is missing.
+
+    pyinfra's apt.packages(update=True) refreshes whenever its cache is stale, which a
+    drift check would then report as a pending change on a compliant host.
+    """
+    installed = host.get_fact(DebPackages)
+    missing = [p for p in packages if p not in installed]
+    if not missing:
+        host.noop(f"{len(packages)} packages are installed")
+        return
+    yield "apt-get update -qq"
+    yield sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s", missing)

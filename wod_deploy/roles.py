@@ -1,0 +1,56 @@
+"""The role registry: which components make each WoD role, in the order a person would set them
+up, and which service ports the role serves. deploys/<role>.py, `wod-deploy check`, `wod-deploy
+drift` and the throwaway hosts all read it; nothing else lists a role's components.
+
+A role's deploy acts only on the hosts of its inventory group (the role guard), so running
+deploys/backend.py over a whole inventory never turns an api-db or a portal into a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from .components import (admin, fail2ban, firewall, jupyterhub, kernels, mailapi, packages, students, system,
+                         workshops)
+from .settings import Settings, default
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str  # the inventory group
+    components: tuple[ModuleType, ...]
+    ports: dict[str, str] = field(default_factory=dict)  # service -> the setting holding its port
+
+    @property
+    def deploy_file(self) -> str:
+        return f"deploys/{self.name}.py"
+
+    def port_numbers(self, settings: Settings | None = None) -> dict[str, int]:
+        """{service: port} from the settings (default: the declared defaults)."""
+        return {svc: getattr(settings, key) if settings else default(key) for svc, key in self.ports.items()}
+
+
+ROLES = {
+    role.name: role for role in (
+        Role("backend", (packages, admin, system, students, jupyterhub, kernels, workshops, mailapi, fail2ban,
+                         firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
+        # The api-db and the portal: inventory groups today, their components to come.
+        Role("api_db", ()),
+        Role("frontend", ()),
+    )
+}
+
+
+def converge(role_name: str) -> None:
+    """Run a role's components, in order, on the current host if it belongs to the role's group."""
+    from pyinfra import host, inventory
+
+    from .settings import load_settings
+
+    role = ROLES[role_name]
+    if role.name not in host.groups:
+        return  # the role guard: other hosts get no operation at all
+    settings = load_settings(host.data, host=host.name, inventory=inventory)  # validated by config.py already
+    for component in role.components:
+        component.deploy(settings)
