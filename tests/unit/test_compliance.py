@@ -59,15 +59,15 @@ def test_expect_shows_absent_for_none():
 
 
 def test_student_checks_from_recorded_fact():
-    fact = StudentAccounts().process(recorded("student_accounts.txt"))
-    fact["users"]["student7"] = {"uid": 2007, "gid": 2007, "home": "/student/student7", "shell": "/bin/bash"}
+    fact = StudentAccounts().process(recorded("StudentAccounts/in-place"))
+    fact["users"]["student27"] = {"uid": 2027, "gid": 2027, "home": "/student/student27", "shell": "/bin/bash"}
     facts = {"StudentAccounts": fact, "WritablePaths": []}
-    checks = list(students.checks(Settings(USERMIN=1, USERMAX=3), lambda cls, **kw: facts[cls.__name__]))
+    checks = list(students.checks(Settings(USERMIN=1, USERMAX=21), lambda cls, **kw: facts[cls.__name__]))
     by = {(c.id, c.resource): c for c in checks}
     assert by[("students.base", "/student")].status == PASS
     assert by[("students.account", "student1")].status == PASS
-    assert by[("students.account", "student3")].actual == "absent"
-    assert by[("students.stray", "student accounts outside 1..3")].actual == "student7"
+    assert by[("students.account", "student21")].actual == "absent"
+    assert by[("students.stray", "student accounts outside 1..21")].actual == "student27"
 
 
 def test_unreachable_host_is_an_error_never_compliant(tmp_path):

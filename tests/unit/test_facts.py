@@ -1,22 +1,9 @@
-"""Fact parsers on output recorded from a real backend."""
+"""What the fixtures cannot say on their own: properties of fact commands and parsers."""
 
-import json
-
-from facts.kernels import KernelSpecs
-from facts.npm import NpmGlobalVersion
+from facts.files import ManagedPaths
 from facts.students import StudentAccounts
 
 from .conftest import recorded
-
-
-def test_student_accounts_parses_users_groups_homes_and_acls():
-    fact = StudentAccounts().process(recorded("student_accounts.txt"))
-    assert fact["users"]["student1"] == {"uid": 2001, "gid": 2001, "home": "/student/student1", "shell": "/bin/bash"}
-    assert fact["groups"] == {"student1": 2001, "student2": 2002}
-    assert fact["base"] == {"mode": 0o711, "uid": 0, "gid": 0}
-    home = fact["homes"]["/student/student2"]
-    assert (home["mode"], home["uid"], home["gid"]) == (0o770, 2002, 2002)
-    assert "user:wodadmin:rwx" in home["acl"] and "default:user:wodadmin:rwx" in home["acl"]
 
 
 def test_student_accounts_drops_effective_comments():
@@ -25,16 +12,27 @@ def test_student_accounts_drops_effective_comments():
     assert fact["homes"]["/student/student1"]["acl"] == ["user:wodadmin:rwx"]
 
 
-def test_student_accounts_command_is_one_command_for_all():
+def test_student_accounts_is_one_command_for_all():
     command = StudentAccounts().command(studdir="/student")
     assert "getent passwd" in command and "getfacl" in command and "for " not in command
 
 
-def test_kernelspecs():
-    out = json.dumps({"kernelspecs": {"bash": {"resource_dir": "/opt/jupyterhub/share/jupyter/kernels/bash",
-                                               "spec": {}}}})
-    assert KernelSpecs().process(out.splitlines()) == {"bash": "/opt/jupyterhub/share/jupyter/kernels/bash"}
+def test_student_accounts_reads_every_recorded_home():
+    fact = StudentAccounts().process(recorded("StudentAccounts/in-place"))
+    assert len(fact["users"]) == len(fact["homes"]) == 20
 
 
-def test_npm_global_version():
-    assert NpmGlobalVersion().process(['{"name": "configurable-http-proxy",', '"version": "4.6.3"}']) == "4.6.3"
+def test_values_are_quoted_never_pasted():
+    """A hostile path stays one word: the shell never sees its metacharacters."""
+    command = ManagedPaths().command(paths=["/tmp/x; touch /tmp/pwned", "/etc/$(id)"])
+    assert "'/tmp/x; touch /tmp/pwned'" in command and "'/etc/$(id)'" in command
+    assert "/student" in StudentAccounts().command(studdir="/student") and \
+        "'/my dir'" in StudentAccounts().command(studdir="/my dir")
+
+
+def test_managed_paths_keeps_spaces_in_paths():
+    out = ["F root root 644 0123456789abcdef0123456789abcdef01234567 /etc/a b.conf", "D root root 755 - /etc/x y"]
+    assert ManagedPaths().process(out) == {
+        "/etc/a b.conf": {"type": "file", "user": "root", "group": "root", "mode": 0o644,
+                          "sha1": "0123456789abcdef0123456789abcdef01234567"},
+        "/etc/x y": {"type": "directory", "user": "root", "group": "root", "mode": 0o755}}

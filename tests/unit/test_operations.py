@@ -1,23 +1,32 @@
-"""The students operation yields nothing when in place, and one batched script otherwise."""
+"""What the fixtures cannot say on their own: the students operation at scale, and its plan."""
 
 import copy
 
 from facts.students import StudentAccounts
-from wod_deploy.operations.files import secret_file
 from wod_deploy.operations.students import student_plan, students
 
 from .conftest import recorded
+from .test_fixtures import raw
 
-ARGS = dict(usermin=1, usermax=2, uidbase=2000, gidbase=2000, admin="wodadmin", studdir="/student")
-IN_PLACE = StudentAccounts().process(recorded("student_accounts.txt"))
-
-
-def test_in_place_yields_nothing(run_op):
-    assert run_op(students, {"StudentAccounts": IN_PLACE}, **ARGS) == []
+IN_PLACE = StudentAccounts().process(recorded("StudentAccounts/in-place"))
 
 
-def test_empty_host_gets_one_script_creating_everything(run_op):
-    commands = run_op(students, {"StudentAccounts": {}}, **{**ARGS, "usermax": 2000})
+def run_op(op, facts: dict, **kwargs) -> list:
+    from unittest.mock import patch
+
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.context import ctx_host, ctx_state
+
+    inventory = Inventory((["@fake"], {"fake_delay": 0, "fake_delay_jitter": 0}))
+    state, host = State(inventory, Config()), inventory.get_host("@fake")
+    with patch.object(host, "get_fact", side_effect=lambda cls, **kw: facts[cls.__name__]), \
+            patch.object(host, "noop"), ctx_state.use(state), ctx_host.use(host):
+        return [raw(c) for c in op._inner(**kwargs)]
+
+
+def test_2000_students_on_an_empty_host_are_one_script_of_one_argument():
+    commands = run_op(students, {"StudentAccounts": {}}, usermin=1, usermax=2000, uidbase=2000, gidbase=2000,
+                      admin="wodadmin", studdir="/student")
     assert len(commands) == 1
     script = commands[0]
     assert "install -d -m 0711 /student" in script
@@ -32,18 +41,6 @@ def test_drift_is_repaired_per_student():
     accounts["homes"]["/student/student1"]["mode"] = 0o755
     accounts["homes"]["/student/student2"]["acl"].remove("user:wodadmin:rwx")
     del accounts["groups"]["student1"]
-    plan = student_plan(accounts, 1, 3, 2000, 2000, "/student", "wodadmin")
+    plan = student_plan(accounts, 1, 21, 2000, 2000, "/student", "wodadmin")
     assert plan["fix_uid"] == [2] and plan["fix_home"] == [1] and plan["fix_acl"] == [2]
-    assert plan["add_group"] == [1, 3] and plan["add_user"] == [3] and plan["add_home"] == [3]
-
-
-def test_clean_removes_existing_students_then_recreates(run_op):
-    script = run_op(students, {"StudentAccounts": IN_PLACE}, **ARGS, clean=True)[0]
-    assert 'userdel -r -f "$u"' in script and "student1 student2" in script
-    assert "for n in 1 2; do add_user $n; done" in script
-
-
-def test_secret_file_is_made_once(run_op):
-    assert run_op(secret_file, {"File": {"mode": 600, "user": "root", "group": "root"}}, path="/t") == []
-    made = run_op(secret_file, {"File": None}, path="/t")
-    assert len(made) == 1 and "umask 077" in made[0] and "secrets.token_hex" in made[0]
+    assert plan["add_group"] == [1, 21] and plan["add_user"] == [21] and plan["add_home"] == [21]
