@@ -17,8 +17,8 @@ class ManagedPaths(FactBase):
     default = dict
 
     def command(self, paths: list[str]) -> str:
-        return sh("for p in %s; do "
-                  "if [ -f \"$p\" ]; then echo \"F $(stat -c '%%U %%G %%a' \"$p\") $(sha1sum < \"$p\" | cut -c1-40) $p\"; "
+        return sh("for p in %s; do if [ -f \"$p\" ]; "
+                  "then echo \"F $(stat -c '%%U %%G %%a' \"$p\") $(sha1sum < \"$p\" | cut -c1-40) $p\"; "
                   "elif [ -d \"$p\" ]; then echo \"D $(stat -c '%%U %%G %%a' \"$p\") - $p\"; fi; done", paths)
 
     def process(self, output: list[str]) -> dict:

@@ -1,8 +1,14 @@
-"""The running throwaway Docker hosts (`wod-deploy hosts up`), grouped by role, over real SSH."""
+"""The running throwaway Docker hosts (`wod-deploy hosts up`), grouped by role, over real SSH.
 
+WOD_HOSTS=a,b lists only those hosts (a test picks its own among others running).
+"""
+
+import os
+
+from wod_deploy.roles import ROLES
 from wod_deploy.testing.hosts import inventory_entry, running
 
-_hosts = running()
-backend = [inventory_entry(h) for h in _hosts if h.role == "backend"]
-api_db = [inventory_entry(h) for h in _hosts if h.role == "api_db"]
-frontend = [inventory_entry(h) for h in _hosts if h.role == "frontend"]
+_only = set(filter(None, os.environ.get("WOD_HOSTS", "").split(",")))
+_hosts = [h for h in running() if not _only or h.name in _only]
+for _role in ROLES:
+    globals()[_role] = [inventory_entry(h) for h in _hosts if h.role == _role]

@@ -130,8 +130,8 @@ class Settings:
     MAILAPI_CLIENTS: tuple[str, ...] = setting((), _networks, "a list of IP addresses or networks",
                                                "who may send the mail API, beyond the inventory's api_db hosts")
     APIDB_ADDRESSES: tuple[str, ...] = setting((), _networks, "a list of IP addresses (derived from the api_db hosts)",
-                                               "derived: the inventory's api_db hosts (wod_address, ssh_hostname "
-                                               "or name)")
+                                               "the api-db hosts' addresses as the backend sees them "
+                                               "(each host's wod_address, ssh_hostname or name)")
     WODAPIDBURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
                                "empty or an http(s) URL",
                                "api-db callbacks (e.g. http://api.example.org:8021/api); empty: no callbacks")

@@ -1,21 +1,30 @@
-"""A throwaway Debian 12 backend, converged once per session over real SSH."""
+"""A throwaway Debian 12 backend, converged once per session over real SSH.
+
+Every helper the test modules share lives on the Backend object the fixture yields (log in,
+send the mail API, read logs), so no test module imports another.
+"""
 
 import json
 import os
+import smtplib
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 import requests
 
+from wod_deploy.settings import Settings
 from wod_deploy.testing import hosts
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = os.environ.get("WOD_TEST_HOST", "it-backend")  # a second checkout can use another
 TIMINGS = ROOT / ".wod" / "timings.txt"
+S = Settings()  # the declared defaults: the test host runs with them (plus group_data/docker.py)
+MAIL_LOG = f"{S.log_dir}/mail-api.log"
 
 
 def timing(label: str, seconds: float) -> None:
@@ -24,13 +33,15 @@ def timing(label: str, seconds: float) -> None:
         f.write(f"{time.strftime('%F %T')} {label}: {seconds:.1f}s\n")
 
 
-def pyinfra(*args: str, deploy: str = "deploys/backend.py", count: bool = False, timeout: int = 1500):
+def pyinfra(*args: str, deploy: str = "deploys/backend.py", count: bool = False, timeout: int = 1500,
+            limit: str | None = NAME, env: dict | None = None):
     """Run pyinfra -y --json against the test host; returns (json results, stderr, seconds)."""
     runner = ["-m", "tests.integration.count_commands"] if count else ["-m", "pyinfra"]
-    cmd = [sys.executable, *runner, "inventories/docker.py", deploy, "--limit", NAME, "-y", "--json", *args]
+    cmd = [sys.executable, *runner, "inventories/docker.py", deploy, *(["--limit", limit] if limit else []),
+           "-y", "--json", *args]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **(env or {})})
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr, elapsed
@@ -39,6 +50,11 @@ def pyinfra(*args: str, deploy: str = "deploys/backend.py", count: bool = False,
 def changed(results: dict) -> list[str]:
     """Names of the operations that changed something (Molecule's idempotence test)."""
     return [op["name"] for op in results["results"]["operations"] if op["success"]]
+
+
+def wod_deploy(*args: str, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wod_deploy.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @dataclass
@@ -59,7 +75,7 @@ class Backend:
         return proc
 
     def token(self) -> str:
-        return self.sh("cat /opt/jupyterhub/etc/jupyterhub/admintk.token").stdout.strip()
+        return self.sh(f"cat {S.hub_token_file}").stdout.strip()
 
     def wait_for_hub(self, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
@@ -70,6 +86,51 @@ class Backend:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
+
+    def login(self, user: str, password: str) -> requests.Response:
+        """A hub login through the published port, as a browser does it (xsrf cookie first)."""
+        session = requests.Session()
+        session.get(f"{self.hub}/hub/login", timeout=10)
+        return session.post(f"{self.hub}/hub/login", data={"username": user, "password": password,
+                                                          "_xsrf": session.cookies.get("_xsrf", "")},
+                            timeout=60, allow_redirects=False)
+
+    def server_ready(self, user: str) -> bool:
+        info = requests.get(f"{self.hub}/hub/api/users/{user}", timeout=10,
+                            headers={"Authorization": f"token {self.token()}"}).json()
+        server = info.get("servers", {}).get("")
+        return bool(server and server.get("ready"))
+
+    # the mail API, as the api-db sends it: SMTP to the published POSTPORT
+
+    def send(self, subject: str, body: str = "WKSHP-Test101\n", sender: str = S.WODSENDER) -> None:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = sender, f"{S.WODUSER}@localhost", subject
+        msg.set_content(body)
+        with smtplib.SMTP("127.0.0.1", self.host.ports["postfix"], timeout=30) as smtp:
+            smtp.send_message(msg)
+
+    def lines(self, path: str) -> list[str]:
+        return self.sh(f"cat {path} 2>/dev/null || true").stdout.splitlines()
+
+    def wait_for_new_line(self, path: str, before: int, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.lines(path)
+            if len(now) > before:
+                return now[before]
+            time.sleep(0.5)
+        raise AssertionError(f"nothing new in {path} after {timeout}s")
+
+    def act(self, subject: str, **kwargs) -> dict:
+        """Send one mail-API message and return the handler's logged outcome."""
+        before = len(self.lines(MAIL_LOG))
+        self.send(subject, **kwargs)
+        return json.loads(self.wait_for_new_line(MAIL_LOG, before))
+
+    def home_digest(self, n: int) -> str:
+        return self.sh(f"{{ getent shadow student{n}; find {S.STUDDIR}/student{n} -printf '%p %m %U %T@\\n' "
+                       f"| sort; }} | sha256sum").stdout
 
 
 @pytest.fixture(scope="session")

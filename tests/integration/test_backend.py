@@ -7,12 +7,9 @@ import time
 import pytest
 import requests
 
-from wod_deploy.settings import Settings
-
-from .conftest import NAME, ROOT, changed, pyinfra
+from .conftest import NAME, ROOT, S, changed, pyinfra
 
 pytestmark = pytest.mark.integration
-S = Settings()  # group_data/all.py keeps WoD's defaults; the test host uses them
 
 
 def test_first_converge_changes_and_second_changes_nothing(backend):
@@ -32,19 +29,11 @@ def test_kernelspecs_python3_bash_ssh(backend):
     assert {"python3", "bash", "ssh"} <= registered, out
 
 
-def login(hub: str, user: str, password: str) -> requests.Response:
-    session = requests.Session()
-    session.get(f"{hub}/hub/login", timeout=10)
-    return session.post(f"{hub}/hub/login", data={"username": user, "password": password,
-                                                  "_xsrf": session.cookies.get("_xsrf", "")},
-                        timeout=60, allow_redirects=False)
-
-
 def test_student_logs_in_and_gets_a_running_server(backend):
     backend.wait_for_hub()
     backend.sh("chpasswd", stdin="student3:Wod-test-pw-3\n")
-    assert login(backend.hub, "student3", "wrong-password").status_code == 403
-    response = login(backend.hub, "student3", "Wod-test-pw-3")
+    assert backend.login("student3", "wrong-password").status_code == 403
+    response = backend.login("student3", "Wod-test-pw-3")
     assert response.status_code == 302, response.text[:500]
     # the hub spawns on the redirect chain; the admintk service token (made on the host) reads it back
     headers = {"Authorization": f"token {backend.token()}"}
@@ -114,4 +103,4 @@ def test_make_demo_prints_the_hub_url_and_a_working_login(backend):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"http://127.0.0.1:{backend.host.ports['hub']}/hub/login" in proc.stdout
     password = re.search(r"Log in as:\s+student1 / (\S+)", proc.stdout).group(1)
-    assert login(backend.hub, "student1", password).status_code == 302
+    assert backend.login("student1", password).status_code == 302

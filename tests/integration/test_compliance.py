@@ -9,12 +9,9 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from wod_deploy.settings import Settings
-
-from .conftest import NAME, ROOT, changed, pyinfra
+from .conftest import NAME, ROOT, S, changed, pyinfra
 
 pytestmark = pytest.mark.integration
-S = Settings()
 SCHEMA = json.loads((ROOT / "wod_deploy/schemas/check-report.schema.json").read_text())
 CONFIG = f"{S.hub_etc}/jupyterhub_config.py"
 
@@ -65,8 +62,8 @@ DRIFTS = [
     ("kernelspec-removed", f"{S.JPHUB}/bin/jupyter kernelspec remove -y bash", "kernels.kernelspec", "kernel bash"),
     ("pip-package-removed", f"{S.JPHUB}/bin/pip uninstall -q -y sshkernel", "jupyterhub.package",
      f"{S.JPHUB} pip sshkernel"),
-    ("sudoers-removed", f"rm /etc/sudoers.d/{S.WODUSER}", "admin.sudoers", f"/etc/sudoers.d/{S.WODUSER}"),
-    ("token-0644", f"chmod 0644 {S.hub_token_file}", "jupyterhub.token", S.hub_token_file),
+    ("sudoers-removed", f"rm /etc/sudoers.d/{S.WODUSER}", "admin.file", f"/etc/sudoers.d/{S.WODUSER}"),
+    ("token-0644", f"chmod 0644 {S.hub_token_file}", "jupyterhub.secret", S.hub_token_file),
     ("proxy-removed", "npm uninstall -g --silent configurable-http-proxy", "jupyterhub.proxy",
      "npm configurable-http-proxy"),
     ("postfix-back-on-25", "postconf -M 'smtp/inet=smtp inet n - y - - smtpd'", "mailapi.postfix_master",
@@ -75,10 +72,10 @@ DRIFTS = [
     ("procmail-rules-edited", f"sed -i 's/^[*] ^From:.*/* .*/' /home/{S.WODUSER}/.procmailrc", "mailapi.file",
      f"/home/{S.WODUSER}/.procmailrc"),
     ("fail2ban-jail-edited", "sed -i 's/^maxretry = 3/maxretry = 30/' /etc/fail2ban/jail.local",
-     "security.fail2ban_file", "/etc/fail2ban/jail.local"),
-    ("fail2ban-stopped", "systemctl stop fail2ban", "security.fail2ban", "fail2ban.service"),
-    ("ufw-rule-deleted", f"ufw delete allow {S.WODBEPORT}/tcp", "security.firewall_rules", "ufw rules"),
-    ("ufw-disabled", "ufw disable", "security.firewall", "ufw"),
+     "fail2ban.file", "/etc/fail2ban/jail.local"),
+    ("fail2ban-stopped", "systemctl stop fail2ban", "fail2ban.service", "fail2ban.service"),
+    ("ufw-rule-deleted", f"ufw delete allow {S.WODBEPORT}/tcp", "firewall.rules", "ufw rules"),
+    ("ufw-disabled", "ufw disable", "firewall.state", "ufw"),
     ("sysctl-value-changed", "sed -i 's/kernel.pid_max = 200000/kernel.pid_max = 1000/' /etc/sysctl.d/90-wod.conf",
      "system.file", "/etc/sysctl.d/90-wod.conf"),
     ("admin-ulimit-removed", f"sed -i '/ulimit -n 65535/d' /home/{S.WODUSER}/.bashrc", "system.lines",
@@ -116,7 +113,7 @@ def test_drift_command_lists_pending_operations(backend, tmp_path):
     report = json.loads(out.read_text())
     jsonschema.validate(report, SCHEMA)
     pending = [c["resource"] for c in report["checks"] if c["id"] == "drift.operation"]
-    assert pending == ["JupyterHub | admintk service token (generated on the host)"]
+    assert pending == [f"JupyterHub | JupyterHub: {S.hub_token_file}"]
     pyinfra()
     proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "drift", "inventories/docker.py",
                            "--limit", NAME], cwd=ROOT, capture_output=True, text=True, timeout=300)

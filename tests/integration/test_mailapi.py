@@ -2,74 +2,33 @@
 
 import json
 import re
-import smtplib
 import socket
 import time
-from email.message import EmailMessage
 
 import pytest
-import requests
 
-from wod_deploy.settings import Settings
-
-from .test_backend import login
+from .conftest import MAIL_LOG as LOG
+from .conftest import S
 
 pytestmark = pytest.mark.integration
-S = Settings()
-LOG = "/var/log/wod/mail-api.log"
 PROCMAIL_LOG = f"/home/{S.WODUSER}/.mail/procmail.log"
 STUDENT = 11
-
-
-def send(backend, subject: str, body: str = "WKSHP-Test101\n", sender: str = S.WODSENDER) -> None:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, f"{S.WODUSER}@localhost", subject
-    msg.set_content(body)
-    with smtplib.SMTP("127.0.0.1", backend.host.ports["postfix"], timeout=30) as smtp:
-        smtp.send_message(msg)
-
-
-def lines(backend, path: str) -> list[str]:
-    return backend.sh(f"cat {path} 2>/dev/null || true").stdout.splitlines()
-
-
-def wait_for_new_line(backend, path: str, before: int, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now = lines(backend, path)
-        if len(now) > before:
-            return now[before]
-        time.sleep(0.5)
-    raise AssertionError(f"nothing new in {path} after {timeout}s")
-
-
-def act(backend, subject: str, **kwargs) -> dict:
-    before = len(lines(backend, LOG))
-    send(backend, subject, **kwargs)
-    return json.loads(wait_for_new_line(backend, LOG, before))
-
-
-def server_ready(backend, user: str) -> bool:
-    info = requests.get(f"{backend.hub}/hub/api/users/{user}", timeout=10,
-                        headers={"Authorization": f"token {backend.token()}"}).json()
-    server = info.get("servers", {}).get("")
-    return bool(server and server.get("ready"))
 
 
 def test_create_cleanup_purge(backend):
     user, home = f"student{STUDENT}", f"{S.STUDDIR}/student{STUDENT}"
     backend.wait_for_hub()
 
-    event = act(backend, f"CREATE {STUDENT} 42 participant@example.org")
+    event = backend.act(f"CREATE {STUDENT} 42 participant@example.org")
     assert event["outcome"] == "done", event
     readme = backend.sh(f"cat {home}/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout
     json.loads(readme)  # still a notebook after rendering
     password = re.search(r"your password is ([A-Za-z0-9]+)", readme).group(1)
     assert f"You are student {STUDENT} on" in readme and f"web port is {20000 + STUDENT - 1}" in readme
     assert backend.sh(f"stat -c %U {home}/WKSHP-Test101/1-Exercise.ipynb").stdout.strip() == user
-    assert login(backend.hub, user, password).status_code == 302  # the new password works
+    assert backend.login(user, password).status_code == 302  # the new password works
     deadline = time.monotonic() + 90
-    while not server_ready(backend, user):
+    while not backend.server_ready(user):
         assert time.monotonic() < deadline, "the CREATE did not start the student's server"
         time.sleep(2)
 
@@ -77,21 +36,16 @@ def test_create_cleanup_purge(backend):
     backend.sh(f"cd {home}/WKSHP-Test101 && python3 -c \"import json; nb = json.load(open('1-Exercise.ipynb')); "
                "[c for c in nb['cells'] if c['cell_type'] == 'code'][0]['execution_count'] = 1; "
                "json.dump(nb, open('1-Exercise.ipynb', 'w'))\"", user=user)
-    event = act(backend, f"CLEANUP {STUDENT} 42")
+    event = backend.act(f"CLEANUP {STUDENT} 42")
     assert (event["outcome"], event["completion"]) == ("done", 50), event
-    assert not server_ready(backend, user)
-    assert login(backend.hub, user, password).status_code == 403  # the password was changed
+    assert not backend.server_ready(user)
+    assert backend.login(user, password).status_code == 403  # the password was changed
     assert backend.sh(f"test -e {home}/WKSHP-Test101", check=False).returncode != 0  # not a reset workshop
 
     backend.sh(f"echo leftover > {home}/notes.txt", user=user)
-    event = act(backend, f"PURGE {STUDENT} 42", body="")
+    event = backend.act(f"PURGE {STUDENT} 42", body="")
     assert event["outcome"] == "done", event
     assert sorted(backend.sh(f"ls -A {home}").stdout.split()) == sorted(backend.sh("ls -A /etc/skel").stdout.split())
-
-
-def digest(backend, n: int) -> str:
-    return backend.sh(f"{{ getent shadow student{n}; find {S.STUDDIR}/student{n} -printf '%p %m %U %T@\\n' "
-                      f"| sort; }} | sha256sum").stdout
 
 
 ATTACKS = [
@@ -106,18 +60,18 @@ ATTACKS = [
 
 @pytest.mark.parametrize("subject,body,sender,reason", [a[1:] for a in ATTACKS], ids=[a[0] for a in ATTACKS])
 def test_bad_messages_change_nothing_and_are_logged(backend, subject, body, sender, reason):
-    before = digest(backend, 4)
+    before = backend.home_digest(4)
     if reason == "procmail":  # dropped before the handler, by the procmail rules
-        count = len(lines(backend, PROCMAIL_LOG))
-        send(backend, subject, body=body, sender=sender)
+        count = len(backend.lines(PROCMAIL_LOG))
+        backend.send(subject, body=body, sender=sender)
         deadline = time.monotonic() + 30
-        while not any("wod-mail-api: rejected" in line for line in lines(backend, PROCMAIL_LOG)[count:]):
+        while not any("wod-mail-api: rejected" in line for line in backend.lines(PROCMAIL_LOG)[count:]):
             assert time.monotonic() < deadline, "the foreign sender was not logged as rejected"
             time.sleep(0.5)
     else:
-        event = act(backend, subject, body=body, sender=sender)
+        event = backend.act(subject, body=body, sender=sender)
         assert event["outcome"] == "rejected" and reason in event["reason"], event
-    assert digest(backend, 4) == before
+    assert backend.home_digest(4) == before
     assert backend.sh("ls /tmp/pwned* 2>/dev/null || true").stdout == ""
 
 
@@ -137,12 +91,12 @@ def test_smtp_from_a_host_that_is_not_an_api_db_is_refused(backend):
 
 
 def test_wod_test_action_crafts_the_same_mail(backend):
-    before = len(lines(backend, LOG))
+    before = len(backend.lines(LOG))
     out = backend.sh("wod-test-action CREATE WKSHP-Test101 12").stdout
     assert "sent CREATE 12 0" in out
-    event = json.loads(wait_for_new_line(backend, LOG, before))
+    event = json.loads(backend.wait_for_new_line(LOG, before))
     assert (event["action"], event["student"], event["outcome"]) == ("CREATE", "student12", "done"), event
-    act(backend, "PURGE 12 0", body="")
+    backend.act("PURGE 12 0", body="")
 
 
 def test_postfix_listens_on_postport_not_25(backend):
@@ -154,21 +108,21 @@ def test_postfix_listens_on_postport_not_25(backend):
 
 def test_reset_workshop_keeps_the_home_until_reset(backend):
     home = f"{S.STUDDIR}/student15"
-    assert act(backend, "CREATE 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
-    event = act(backend, "CLEANUP 15 9", body="WKSHP-Reset101\n")
+    assert backend.act("CREATE 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
+    event = backend.act("CLEANUP 15 9", body="WKSHP-Reset101\n")
     assert event["outcome"] == "done" and event["completion"] == 0
     assert backend.sh(f"test -d {home}/WKSHP-Reset101", check=False).returncode == 0  # kept for RESET
-    assert act(backend, "RESET 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
+    assert backend.act("RESET 15 9", body="WKSHP-Reset101\n")["outcome"] == "done"
     assert backend.sh(f"test -e {home}/WKSHP-Reset101", check=False).returncode != 0
-    event = act(backend, "RESET 15 9", body="WKSHP-Test101\n")
+    event = backend.act("RESET 15 9", body="WKSHP-Test101\n")
     assert event["outcome"] == "rejected" and "does not reset" in event["reason"]
 
 
 def test_a_failed_create_leaves_the_home_as_it_was(backend):
     home = f"{S.STUDDIR}/student16"
     backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student16")
-    before = digest(backend, 16)
-    event = act(backend, "CREATE 16 5", body="WKSHP-Broken101\n")
+    before = backend.home_digest(16)
+    event = backend.act("CREATE 16 5", body="WKSHP-Broken101\n")
     assert event["outcome"] == "failed" and "NOT_A_WOD_VARIABLE" in event["reason"], event
-    assert digest(backend, 16) == before
+    assert backend.home_digest(16) == before
     assert backend.sh(f"ls -A {S.STUDDIR} | grep -c '^[.]student16'", check=False).stdout.strip() == "0"

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from .conftest import NAME, ROOT, pyinfra
-from .test_mailapi import act
 
 pytestmark = pytest.mark.integration
 OVERLAY = "tests/fixtures/private/group_data"
@@ -23,10 +22,10 @@ def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
         assert backend.sh("ls /var/lib/wod/workshops").stdout.split() == [
             "WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Test101"]
         # its values reach the notebooks through the mail API
-        assert act(backend, "CREATE 13 7")["outcome"] == "done"
+        assert backend.act("CREATE 13 7")["outcome"] == "done"
         readme = backend.sh("cat /student/student13/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout
         assert "Welcome to Private Brand" in readme and f"web port is {30000 + 13 - 1}" in readme
-        assert act(backend, "CREATE 14 7", body="WKSHP-Private101\n")["outcome"] == "done"
+        assert backend.act("CREATE 14 7", body="WKSHP-Private101\n")["outcome"] == "done"
         assert "Private workshop by Private Brand" in backend.sh(
             "cat /student/student14/WKSHP-Private101/0-ReadMeFirst.ipynb").stdout
         check = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "check", "inventories/docker.py",
@@ -34,8 +33,8 @@ def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
                                cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert check.returncode == 0, check.stdout[-2000:]
     finally:
-        act(backend, "PURGE 13 7", body="")
-        act(backend, "PURGE 14 7", body="")
+        backend.act("PURGE 13 7", body="")
+        backend.act("PURGE 14 7", body="")
         pyinfra()
     assert "Private" not in backend.sh("cat /etc/skel/.bash_aliases").stdout
     assert "WKSHP-Private101" not in backend.sh("ls /var/lib/wod/workshops").stdout

@@ -1,17 +1,18 @@
 """fail2ban bans a client that fails hub logins; ufw holds exactly the declared rules; the baseline."""
 
+import json
 import time
 
 import pytest
 import requests
 
-from wod_deploy.security import firewall_rules
+from wod_deploy.components.firewall import rules
+from wod_deploy.components.students import protected
 from wod_deploy.settings import Settings
 
-from .test_backend import login
+from .conftest import NAME, S, wod_deploy
 
 pytestmark = pytest.mark.integration
-S = Settings()
 
 
 def hub_reachable(backend) -> bool:
@@ -28,7 +29,7 @@ def test_three_failed_hub_logins_get_the_client_banned_until_unbanned(backend):
     assert hub_reachable(backend)
     for _ in range(S.F2B_MAXRETRY):  # earlier tests' failures may still count: stop once banned
         try:
-            assert login(backend.hub, "student2", "not-the-password").status_code == 403
+            assert backend.login("student2", "not-the-password").status_code == 403
         except requests.ConnectionError:
             break
     deadline = time.monotonic() + 30
@@ -51,7 +52,7 @@ def test_ufw_is_active_with_exactly_the_declared_rules(backend):
     status = backend.sh("ufw status verbose").stdout
     assert "Status: active" in status and "Default: deny (incoming)" in status
     added = [line for line in backend.sh("ufw show added").stdout.splitlines() if line.startswith("ufw ")]
-    expected = firewall_rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
+    expected = rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
     assert sorted(added) == sorted(expected) == sorted([f"ufw allow {S.SSHD_PORT}/tcp", f"ufw allow {S.WODBEPORT}/tcp",
                                  f"ufw allow from {backend.host.gateway} to any port {S.POSTPORT} proto tcp"])
 
@@ -74,3 +75,25 @@ def test_system_baseline_values(backend):
     assert f"{backend.host.address} {backend.host.name}.wod.test {backend.host.name}" in hosts
     assert {"wod-cleanup-processes", "wod-upd"} <= set(backend.sh("ls /etc/cron.d").stdout.split())
     assert backend.sh("systemctl is-active wod-watchdog").stdout.strip() == "active"
+
+
+def test_nothing_wod_runs_as_root_is_writable_by_a_student(backend):
+    """TLJH's test_nothing_user_writable, run as a real student account over every protected tree."""
+    trees = " ".join(protected(S))
+    own = backend.sh(f"find {S.STUDDIR}/student1 -maxdepth 0 -writable", user="student1").stdout.strip()
+    assert own == f"{S.STUDDIR}/student1"  # the probe does see what a student can write
+    writable = backend.sh(f"find {trees} -xdev -writable 2>/dev/null", user="student1", check=False).stdout
+    assert writable == ""
+
+
+def test_a_student_writable_path_is_named_by_the_check(backend, tmp_path):
+    planted = f"{S.lib_dir}/planted.py"
+    backend.sh(f"install -m 0666 /dev/null {planted}")
+    try:
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", NAME, "--json", str(tmp_path / "r.json"))
+    finally:
+        backend.sh(f"rm -f {planted}")
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    hit = [c for c in json.loads((tmp_path / "r.json").read_text())["checks"]
+           if c["id"] == "students.nothing_writable"]
+    assert hit[0]["status"] == "drift" and planted in hit[0]["actual"], hit

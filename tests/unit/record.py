@@ -1,6 +1,7 @@
 """Record the fact and operation fixtures from a converged throwaway backend (real outputs).
 
-    .venv/bin/wod-deploy hosts up --name dev && .venv/bin/pyinfra inventories/docker.py deploys/backend.py --limit dev -y
+    .venv/bin/wod-deploy hosts up --name dev
+    .venv/bin/pyinfra inventories/docker.py deploys/backend.py --limit dev -y
     .venv/bin/python -m tests.unit.record dev      # then converge dev again: some cases break it on purpose
 
 Each case may first break the host (its `setup`, run as root): the repair cases are recorded
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from unittest.mock import patch
 
 from pyinfra.api import FactBase

@@ -67,8 +67,9 @@ def test_fact(path):
 def every_fact_class() -> set[str]:
     import pkgutil
 
-    import facts
     from pyinfra.api import FactBase
+
+    import facts
 
     found = set()
     for info in pkgutil.iter_modules(facts.__path__):

@@ -96,3 +96,34 @@ def test_defaults_are_declared_once_and_all_py_repeats_none():
 def test_group_files_hold_only_declared_settings(group):
     unknown = [k for k in group_data(group) if k not in DECLARED and not k.startswith("_")]
     assert unknown == []
+
+
+def test_settings_command_shows_each_value_with_its_origin(tmp_path):
+    """Every layer pyinfra applies, each named: --data, host, inline group, the environment's
+    file, the private overlay, derived values, the declaration."""
+    import json
+    import subprocess
+    import sys
+
+    inv = tmp_path / "docker.py"  # the file name is a group too: group_data/docker.py applies
+    inv.write_text('backend = ([("hub-1", {"ssh_hostname": "127.0.0.1", "USERMAX": 30})], {"SSHD_PORT": 2222})\n'
+                   'api_db = [("api-1", {"ssh_hostname": "127.0.0.1", "wod_address": "10.0.0.5"})]\n')
+    proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "settings", str(inv), "--limit", "hub-1", "--json",
+                           "--group-data", "tests/fixtures/private/group_data", "--data", "F2B_MAXRETRY=5"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["hub-1"]
+    assert set(rows) == set(DECLARED)
+    origin = {name: row["origin"] for name, row in rows.items()}
+    assert (rows["F2B_MAXRETRY"]["value"], origin["F2B_MAXRETRY"]) == (5, "--data")
+    assert (rows["USERMAX"]["value"], origin["USERMAX"]) == (30, f"{inv} (host)")
+    assert (rows["SSHD_PORT"]["value"], origin["SSHD_PORT"]) == (2222, f"{inv} (group backend)")
+    assert (rows["WODNOBO"]["value"], origin["WODNOBO"]) == ("tests/fixtures/workshops", "group_data/docker.py")
+    overlay = "tests/fixtures/private/group_data/{}.py (private overlay)"
+    assert (rows["BRANDING"]["value"], origin["BRANDING"]) == ("Private Brand", overlay.format("all"))
+    assert (rows["WORKSHOP_PORTS"]["value"], origin["WORKSHOP_PORTS"]) == (
+        {"WKSHP-Test101": {"HTTPPORT": 30000}}, overlay.format("docker"))
+    assert (rows["APIDB_ADDRESSES"]["value"], origin["APIDB_ADDRESSES"]) == (
+        ["10.0.0.5"], "derived (the inventory's api_db hosts)")
+    assert (rows["USERMIN"]["value"], origin["USERMIN"]) == (1, "default (wod_deploy/settings.py)")
+    assert rows["USERMIN"]["doc"] == "first student number"

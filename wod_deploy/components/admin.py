@@ -5,8 +5,8 @@ from pyinfra.operations import server
 
 from facts.accounts import Account
 
-from ..checks import expect
 from .. import managed
+from ..checks import expect
 from ..managed import File, render
 from ..operations.files import sudoers
 from ..runtime.naming import SHELL

@@ -46,7 +46,8 @@ def minute(s: Settings, salt: str) -> int:
 def owned(s: Settings, in_container: bool) -> list[managed.Item]:
     """Everything this component owns, in the order the deploy lays it down."""
     return [
-        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory("/etc/skel/.ssh", mode=0o700),
+        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750),
+        Directory("/etc/skel/.ssh", mode=0o700),
         File("/etc/security/limits.d/wod.conf", render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS)),
         File(SYSCTL_FILE, render("sysctl.conf.j2", s)),
         File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),

@@ -2,7 +2,7 @@
 
 from pyinfra import host
 
+from wod_deploy.components import students
 from wod_deploy.settings import load_settings
-from wod_deploy.students import students
 
-students(load_settings(host.data, host=host.name))
+students.deploy(load_settings(host.data, host=host.name))

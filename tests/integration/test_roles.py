@@ -1,0 +1,52 @@
+"""The role guard: a role's deploy never touches a host of another role, even without --limit."""
+
+import subprocess
+
+import pytest
+
+from wod_deploy.testing import hosts
+
+from .conftest import NAME, S, pyinfra, wod_deploy
+
+pytestmark = pytest.mark.integration
+
+# Everything a backend deploy would change on a host: packages, accounts, files, units.
+STATE = ("{ dpkg-query -W -f '${Package} ${Version}\\n'; getent passwd; getent group; "
+         "find /etc /opt /usr/local /var/lib /student -xdev -printf '%p %m %U %G %s %T@\\n' 2>/dev/null | sort; "
+         "systemctl list-unit-files --no-legend; } | sha256sum")
+
+
+@pytest.fixture(scope="module")
+def others(backend):
+    """An api-db host and a portal host beside the backend: plain machines of their own roles."""
+    made = [hosts.up(role=role, name=f"{NAME}-{role.replace('_', '-')}") for role in ("api_db", "frontend")]
+    yield made
+    for host in made:
+        hosts.down(host.name)
+    pyinfra()  # the backend no longer has api-db hosts to take mail from
+
+
+def on(host, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "exec", host.container, "sh", "-c", command], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("deploy", ["deploys/backend.py", "deploys/site.py"])
+def test_a_whole_inventory_run_changes_only_the_backend(backend, others, deploy):
+    every = ",".join([NAME, *(h.name for h in others)])
+    before = {h.name: on(h, STATE).stdout for h in others}
+    results, stderr, _ = pyinfra(deploy=deploy, limit=None, env={"WOD_HOSTS": every})
+    assert results["results"]["failed_hosts"] == []
+    touched = {h for op in results["results"]["operations"] for h in op["success"] + op["error"] + op["no_change"]}
+    assert touched == {NAME}  # every operation ran on the backend alone
+    for host in others:
+        assert f"[{host.name}]" in stderr  # it was in the run ...
+        assert on(host, STATE).stdout == before[host.name]  # ... and nothing on it changed
+        assert on(host, f"test -e {S.JPHUB} || getent passwd {S.WODUSER}").returncode != 0
+
+
+def test_check_names_the_other_roles_as_not_yet_checked(backend, others):
+    every = ",".join([NAME, *(h.name for h in others)])
+    proc = wod_deploy("check", "inventories/docker.py", env={"WOD_HOSTS": every})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    for host in others:
+        assert f"note: {host.name}: no compliance checks for its role yet" in proc.stdout
