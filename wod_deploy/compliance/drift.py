@@ -22,12 +22,14 @@ def changed_operations(plan: list[dict]) -> Iterator[tuple[str, str]]:
 
 def pending(report: Report, inventory: str, data: list[str] | None = None,
             group_data: list[str] | None = None) -> list[Check]:
-    """One drift check per operation a converge would run on a host of the report."""
+    """One drift check per operation a converge would run on a host of the report (the dry run is
+    limited to those hosts: another host that cannot be reached does not spoil it)."""
     found = []
+    limit = [x for name in report.hosts for x in ("--limit", name)]
     for role in ROLES.values():
-        if not role.components:
+        if not role.components or not report.hosts:
             continue
-        cmd = [sys.executable, "-m", "pyinfra", inventory, role.deploy_file, "--dry", "--json", "--limit", role.name,
+        cmd = [sys.executable, "-m", "pyinfra", inventory, role.deploy_file, "--dry", "--json", *limit,
                *(x for item in data or [] for x in ("--data", item)),
                *(x for path in group_data or [] for x in ("--group-data", path))]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
