@@ -31,6 +31,15 @@ def render(template: str, settings: Settings, **extra) -> str:
     return env.get_template(template).render(s=settings, **extra)
 
 
+def describe(state: dict | None, shown: tuple[str, ...]) -> str | None:
+    """The expected and the actual state of an item, in the same words: `file root:root 0644 sha1 ...`."""
+    if state is None:
+        return None
+    words = {"owner": lambda: f"{state['user']}:{state['group']}", "mode": lambda: mode(state["mode"]),
+             "sha1": lambda: f"sha1 {state.get('sha1', 'none')[:12]}"}
+    return " ".join(words[key]() if key in words else str(state.get(key)) for key in shown)
+
+
 @dataclass(frozen=True)
 class File:
     path: str
@@ -38,17 +47,15 @@ class File:
     user: str = "root"
     group: str = "root"
     mode: int = 0o644
+    shown = ("type", "owner", "mode", "sha1")
 
     def operation(self, name: str):
         return files.put(name=name, src=StringIO(self.content), dest=self.path, user=self.user,
                          group=self.group, mode=mode(self.mode))
 
-    def expected(self) -> str:
-        return f"{self.user}:{self.group} {mode(self.mode)} sha1 {hashlib.sha1(self.content.encode()).hexdigest()[:12]}"
-
-    @staticmethod
-    def actual(found: dict | None) -> str | None:
-        return found and f"{found['user']}:{found['group']} {mode(found['mode'])} sha1 {found.get('sha1', 'none')[:12]}"
+    def want(self) -> dict:
+        return {"type": "file", "user": self.user, "group": self.group, "mode": self.mode,
+                "sha1": hashlib.sha1(self.content.encode()).hexdigest()}
 
 
 @dataclass(frozen=True)
@@ -57,16 +64,13 @@ class Directory:
     user: str = "root"
     group: str = "root"
     mode: int = 0o755
+    shown = ("type", "owner", "mode")
 
     def operation(self, name: str):
         return files.directory(name=name, path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
 
-    def expected(self) -> str:
-        return f"directory {self.user}:{self.group} {mode(self.mode)}"
-
-    @staticmethod
-    def actual(found: dict | None) -> str | None:
-        return found and f"{found['type']} {found['user']}:{found['group']} {mode(found['mode'])}"
+    def want(self) -> dict:
+        return {"type": "directory", "user": self.user, "group": self.group, "mode": self.mode}
 
 
 @dataclass(frozen=True)
@@ -75,21 +79,18 @@ class Secret:
 
     path: str
     nbytes: int = 32
+    shown = ("type", "owner", "mode")
 
     def operation(self, name: str):
         return secret_file(name=name, path=self.path, nbytes=self.nbytes)
 
-    def expected(self) -> str:
-        return "root:root 0600"
-
-    @staticmethod
-    def actual(found: dict | None) -> str | None:
-        return found and f"{found['user']}:{found['group']} {mode(found['mode'])}"
+    def want(self) -> dict:
+        return {"type": "file", "user": "root", "group": "root", "mode": 0o600}
 
 
 @dataclass(frozen=True)
 class Service:
-    """A systemd unit, enabled, and running unless `running` is False (None: leave it be)."""
+    """A systemd unit, enabled, and running unless `running` is None (then: left as it is)."""
 
     unit: str
     running: bool | None = True
@@ -98,11 +99,13 @@ class Service:
     def operation(self, name: str):
         return systemd.service(name=name, service=self.unit, running=self.running, enabled=self.enabled)
 
-    def expected(self) -> str:
-        return ", ".join((["active"] if self.running else []) + ["enabled" if self.enabled else "disabled"])
+    @property
+    def shown(self) -> tuple[str, ...]:
+        return ("active", "enabled") if self.running is not None else ("enabled",)
 
-    def actual(self, found: dict | None) -> str | None:
-        return found and ", ".join(([found["active"]] if self.running else []) + [found["enabled"]])
+    def want(self) -> dict:
+        return {"active": "active" if self.running else "inactive",
+                "enabled": "enabled" if self.enabled else "disabled"}
 
     @property
     def path(self) -> str:
@@ -125,4 +128,5 @@ def checks(component: str, items: list[Item], probe, hint: str = CONVERGE):
     for item in items:
         kind = type(item).__name__.lower()
         found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
-        yield expect(f"{component}.{kind}", item.path, item.expected(), item.actual(found), hint)
+        yield expect(f"{component}.{kind}", item.path, describe(item.want(), item.shown),
+                     describe(found, item.shown), hint)
