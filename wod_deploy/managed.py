@@ -115,9 +115,9 @@ class Service:
 Item = File | Directory | Secret | Service
 
 
-def deploy(items: list[Item], prefix: str) -> dict[str, object]:
-    """Each item's operation, in order; returns {path or unit: its operation} for `_if` gating."""
-    return {item.path: item.operation(f"{prefix}: {item.path}") for item in items}
+def deploy(items: list[Item], prefix: str) -> dict[Item, object]:
+    """Each item's operation, in order; returns {item: its operation}, for `_if` gating."""
+    return {item: item.operation(f"{prefix}: {item.path}") for item in items}
 
 
 def checks(component: str, items: list[Item], probe, hint: str = CONVERGE):

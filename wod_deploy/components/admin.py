@@ -8,14 +8,14 @@ from facts.accounts import Account
 from .. import managed
 from ..checks import expect
 from ..managed import File, render
-from ..operations.files import sudoers
+from ..operations.files import SUDOERS_MODE, sudoers
 from ..runtime.naming import SHELL
 from ..settings import Settings
 
 
 def sudoers_file(s: Settings) -> File:
     """Checked by visudo before it goes live, so written by its own operation, not files.put."""
-    return File(f"/etc/sudoers.d/{s.WODUSER}", render("sudoers.j2", s), mode=0o440)
+    return File(f"/etc/sudoers.d/{s.WODUSER}", render("sudoers.j2", s), mode=SUDOERS_MODE)
 
 
 @pyinfra_deploy("Admin user")

@@ -22,7 +22,7 @@ def deploy(settings: Settings):
     items = owned(settings)
     ops = managed.deploy(items, "fail2ban")
     systemd.service(name="Restart fail2ban (jails changed)", service="fail2ban", restarted=True,
-                    _if=any_changed(*(ops[i.path] for i in items if isinstance(i, File))))
+                    _if=any_changed(*(ops[i] for i in items if isinstance(i, File))))
 
 
 def checks(settings: Settings, probe):

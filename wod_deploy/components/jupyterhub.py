@@ -34,15 +34,20 @@ def config_path(s: Settings) -> str:
     return f"{s.hub_etc}/jupyterhub_config.py"
 
 
+def hub_files(s: Settings) -> list[File]:
+    """The hub's config and its unit: a change to either restarts the hub."""
+    extra = {"admin_scopes": ADMIN_SCOPES, "config": config_path(s), "student_name": naming.student_name("")}
+    return [File(config_path(s), render("jupyterhub_config.py.j2", s, **extra)),
+            File(UNIT, render("jupyterhub.service.j2", s, **extra))]
+
+
 def owned(s: Settings) -> list[managed.Item]:
     """What this component owns, rendered once for the deploy and the check (the venv aside)."""
-    extra = {"admin_scopes": ADMIN_SCOPES, "config": config_path(s), "student_name": naming.student_name("")}
     return [
         Directory(s.hub_etc),
         Directory(s.hub_state, mode=0o700),  # the database and cookie secret
         Secret(s.hub_token_file),
-        File(config_path(s), render("jupyterhub_config.py.j2", s, **extra)),
-        File(UNIT, render("jupyterhub.service.j2", s, **extra)),
+        *hub_files(s),
         Service("jupyterhub"),
     ]
 
@@ -63,11 +68,11 @@ def deploy(settings: Settings):
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
-    systemd.daemon_reload(name="Reload systemd units", _if=ops[UNIT].did_change)
-    started = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub")["jupyterhub.service"]
+    config, unit = hub_files(s)
+    systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
+    (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
     restarted = systemd.service(name="Restart JupyterHub (config, unit or packages changed)", service="jupyterhub",
-                                restarted=True,
-                                _if=any_changed(venv, packages, proxy, ops[config_path(s)], ops[UNIT]))
+                                restarted=True, _if=any_changed(venv, packages, proxy, ops[config], ops[unit]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",
         commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "

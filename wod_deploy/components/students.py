@@ -39,7 +39,7 @@ def checks(settings: Settings, probe):
     accounts = probe(StudentAccounts, studdir=s.STUDDIR)
     users, groups, homes = accounts["users"], accounts["groups"], accounts["homes"]
     base = accounts["base"]
-    yield expect("students.base", s.STUDDIR, "0711", base and mode(base["mode"]))
+    yield expect("students.base", s.STUDDIR, mode(naming.STUDDIR_MODE), base and mode(base["mode"]))
     for st in s.students:
         expected = _describe({"uid": st.uid, "gid": st.gid, "home": st.home, "shell": naming.SHELL}, st.gid,
                              {"uid": st.uid, "gid": st.gid, "mode": naming.HOME_MODE,

@@ -24,6 +24,7 @@ from ..checks import expect
 from ..managed import Directory, File, Service, render
 from ..operations.files import lines_present
 from ..settings import Settings
+from ..shell import sh
 
 RUNTIME = Path(__file__).parents[1] / "runtime"
 SYSCTL_FILE = "/etc/sysctl.d/90-wod.conf"
@@ -34,8 +35,14 @@ BASHRC_LINES = ["ulimit -u 641465", "ulimit -n 65535"]
 PROFILE_LINES = ["export EDITOR=vim"]
 
 
-def watchdog(s: Settings) -> str:
-    return f"{s.lib_dir}/watchdog.py"
+def sysctl_file(s: Settings) -> File:
+    return File(SYSCTL_FILE, render("sysctl.conf.j2", s))
+
+
+def watchdog_files(s: Settings) -> list[File]:
+    """The watchdog's code and its unit: a change to either restarts it."""
+    return [File(f"{s.lib_dir}/watchdog.py", (RUNTIME / "watchdog.py").read_text()),
+            File(WATCHDOG_UNIT, render("wod-watchdog.service.j2", s))]
 
 
 def minute(s: Settings, salt: str) -> int:
@@ -49,7 +56,7 @@ def owned(s: Settings, in_container: bool) -> list[managed.Item]:
         Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750),
         Directory("/etc/skel/.ssh", mode=0o700),
         File("/etc/security/limits.d/wod.conf", render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS)),
-        File(SYSCTL_FILE, render("sysctl.conf.j2", s)),
+        sysctl_file(s),
         File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
         File("/etc/skel/.bash_aliases", render("skel.bash_aliases.j2", s)),
         File("/etc/skel/.ssh/config", render("skel.ssh_config.j2", s)),
@@ -59,8 +66,7 @@ def owned(s: Settings, in_container: bool) -> list[managed.Item]:
         File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
         File("/etc/cron.d/wod-cleanup-processes",
              render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
-        File(watchdog(s), (RUNTIME / "watchdog.py").read_text()),
-        File(WATCHDOG_UNIT, render("wod-watchdog.service.j2", s)),
+        *watchdog_files(s),
         Service("systemd-timesyncd", running=None if in_container else True),
         Service("cron"),
         Service("wod-watchdog"),
@@ -80,17 +86,17 @@ def deploy(settings: Settings):
     s = settings
     in_container = bool(host.get_fact(Container))
     items = owned(s, in_container)
-    services = [i for i in items if isinstance(i, Service)]
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System")
     if not in_container:
-        server.shell(name="Apply kernel values", commands=[f"sysctl -q -p {SYSCTL_FILE}"],
-                     _if=ops[SYSCTL_FILE].did_change)
+        server.shell(name="Apply kernel values", commands=[sh("sysctl -q -p %s", SYSCTL_FILE)],
+                     _if=ops[sysctl_file(s)].did_change)
     for path, wanted in lines(s).items():
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
-    systemd.daemon_reload(name="Reload units (watchdog)", _if=ops[WATCHDOG_UNIT].did_change)
-    managed.deploy(services, "System")
+    code, unit = watchdog_files(s)
+    systemd.daemon_reload(name="Reload units (watchdog)", _if=ops[unit].did_change)
+    managed.deploy([i for i in items if isinstance(i, Service)], "System")
     systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
-                    _if=any_changed(ops[WATCHDOG_UNIT], ops[watchdog(s)]))
+                    _if=any_changed(ops[code], ops[unit]))
 
 
 def checks(settings: Settings, probe):

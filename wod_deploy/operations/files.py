@@ -36,17 +36,21 @@ def secret_file(path: str, nbytes: int = 32):
     yield sh("umask 077 && python3 -c %s > %s && mv %s %s", script, f"{path}.tmp", f"{path}.tmp", path)
 
 
+SUDOERS_MODE = 0o440  # what sudo accepts for a drop-in
+
+
 @operation()
 def sudoers(path: str, content: str):
-    """A sudoers drop-in, checked with ``visudo -c`` before it replaces the live file."""
+    """A sudoers drop-in (root, 0440), checked with ``visudo -c`` before it replaces the live file."""
     info = host.get_fact(File, path=path)
     same = info and host.get_fact(Sha1File, path=path) == hashlib.sha1(content.encode()).hexdigest()
-    if same and octal_mode(info) == 0o440 and info["user"] == "root" and info["group"] == "root":
+    if same and octal_mode(info) == SUDOERS_MODE and info["user"] == "root" and info["group"] == "root":
         host.noop(f"{path} is in place")
         return
     tmp = f"{path}.wod-new"
-    yield sh("printf '%%s' %s > %s && chown root:root %s && chmod 0440 %s && visudo -c -q -f %s "
-             "&& mv %s %s || { rm -f %s; exit 1; }", content, tmp, tmp, tmp, tmp, tmp, path, tmp)
+    yield sh("printf '%%s' %s > %s && chown root:root %s && chmod %s %s && visudo -c -q -f %s "
+             "&& mv %s %s || { rm -f %s; exit 1; }",
+             content, tmp, tmp, f"{SUDOERS_MODE:04o}", tmp, tmp, tmp, path, tmp)
 
 
 @operation()

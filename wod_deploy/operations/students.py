@@ -103,8 +103,8 @@ def students(usermin: int, usermax: int, uidbase: int, gidbase: int, admin: str,
         lines.append(sh("for u in %s; do userdel \"$u\" 2>/dev/null || true; "
                         "groupdel \"$u\" 2>/dev/null || true; done", stray))
 
-    if base is None or base["mode"] != 0o711:
-        lines.append(sh("install -d -m 0711 %s", studdir))
+    if base is None or base["mode"] != naming.STUDDIR_MODE:
+        lines.append(sh("install -d -m %s %s", f"{naming.STUDDIR_MODE:04o}", studdir))
 
     plan = student_plan(accounts, usermin, usermax, uidbase, gidbase, studdir, admin)
     wrong_ids = plan["fix_uid"] + plan["fix_gid"]

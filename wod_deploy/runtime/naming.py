@@ -14,6 +14,8 @@ SHELL = "/bin/bash"
 # stat shows 0770.
 HOME_CHMOD = 0o700
 HOME_MODE = 0o770
+# STUDDIR itself: students may pass through to their own home, not list the others.
+STUDDIR_MODE = 0o711
 
 
 def student_name(n: int) -> str:
