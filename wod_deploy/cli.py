@@ -122,14 +122,18 @@ def _drift(args) -> int:
 def _settings(args) -> int:
     """Every setting of each selected host: value, origin, description (ansible-config dump)."""
     from .inventory import loaded, origins, selected
-    from .settings import DECLARED, describe, load_settings
+    from .settings import DECLARED, SettingsError, describe, load_settings
 
     out = {}
     with loaded(args.inventory, _override_data(args.data), args.group_data) as inv:
         for host in inv.inventory:
             if not selected(host, args.limit):
                 continue
-            values = load_settings(host.data, host=host.name, inventory=inv.inventory)
+            try:
+                values = load_settings(host.data, host=host.name, inventory=inv.inventory)
+            except SettingsError as exc:
+                print(exc, file=sys.stderr)
+                return 1
             where = origins(inv, host)
             out[host.name] = {name: {"value": getattr(values, name), "origin": where[name], "doc": describe(name)}
                               for name in DECLARED}

@@ -127,3 +127,14 @@ def test_settings_command_shows_each_value_with_its_origin(tmp_path):
         ["10.0.0.5"], "derived (the inventory's api_db hosts)")
     assert (rows["USERMIN"]["value"], origin["USERMIN"]) == (1, "default (wod_deploy/settings.py)")
     assert rows["USERMIN"]["doc"] == "first student number"
+
+
+def test_settings_command_names_a_bad_value(tmp_path):
+    import subprocess
+    import sys
+
+    inv = tmp_path / "inv.py"
+    inv.write_text('backend = [("hub-1", {"ssh_hostname": "127.0.0.1"})]\n')
+    proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "settings", str(inv), "--data", "POSTPORT=0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "POSTPORT=0: must be a TCP port 1..65535" in proc.stderr, proc.stderr
