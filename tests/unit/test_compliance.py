@@ -87,3 +87,17 @@ def test_unreachable_host_is_an_error_never_compliant(tmp_path):
     assert data["status"] == "error"
     assert [(c["host"], c["id"], c["status"]) for c in data["checks"]] == [("gone", "host.reachable", "error")]
     assert "ERROR  gone  host.reachable" in proc.stdout
+
+
+def test_every_components_check_ids_fit_the_report_schema():
+    """A check id is `<component>.<kind>`: each role component's name must fit the schema's pattern."""
+    import re
+
+    from wod_deploy.roles import ROLES
+
+    pattern = re.compile(SCHEMA["properties"]["checks"]["items"]["properties"]["id"]["pattern"])
+    for role in ROLES.values():
+        for component in role.components:
+            name = component.__name__.rsplit(".", 1)[-1]
+            for kind in ("file", "directory", "secret", "service", "probe"):
+                assert pattern.match(f"{name}.{kind}"), f"{name}.{kind}"
