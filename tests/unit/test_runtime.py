@@ -30,16 +30,29 @@ def cfg(tmp_path, shipped):
     return {"sender": "wodadmin@localhost", "usermin": 1, "usermax": 20, "workshops_dir": str(shipped),
             "log_file": str(tmp_path / "mail-api.log"), "studdir": str(tmp_path / "student"),
             "branding": {"BRANDING": "WoD"}, "fqdn": "hub.example.org", "wod_user": "wodadmin",
-            "basestdid": 0, "workshop_ports": {"WKSHP-Test101": {"HTTPPORT": 20000}}}
+            "basestdid": 0, "workshop_ports": {"WKSHP-Test101": {"HTTPPORT": 20000}},
+            "clients": ["127.0.0.0/8", "172.17.0.1"]}
 
 
-def mail(subject, body="WKSHP-Test101\n", sender="wodadmin@localhost", return_path=None) -> bytes:
-    head = f"From: WoD API <{sender}>\n" + (f"Return-Path: <{return_path}>\n" if return_path else "")
-    return f"{head}To: wodadmin@localhost\nSubject: {subject}\n\n{body}".encode()
+def mail(subject, body="WKSHP-Test101\n", sender="wodadmin@localhost", client="172.17.0.1", extra="") -> bytes:
+    """A message as procmail gets it from postfix: envelope sender and our smtpd's Received: on top."""
+    received = f"Received: from api.wod.test (unknown [{client}])\n\tby hub (Postfix) with SMTP id 1\n" \
+        if client else ""
+    return (f"Return-Path: <{sender}>\nDelivered-To: wodadmin@hub\n{received}{extra}"
+            f"Subject: {subject}\n\n{body}").encode()
+
+
+def test_the_upstream_api_dbs_message_as_postfix_delivered_it(cfg):
+    """Recorded on a backend from the exact bytes upstream's sendPostfixEmail writes (no From:)."""
+    raw = (FIXTURES.parent / "mail" / "api-db-create.eml").read_bytes()
+    assert b"\nFrom:" not in raw
+    req = parse(raw, cfg)
+    assert (req.action, req.stdid, req.custid, req.email, req.ws) == ("CREATE", 3, 42, "someone@example.org",
+                                                                     "WKSHP-Test101")
 
 
 def test_create_is_parsed(cfg):
-    req = parse(mail("CREATE 3 42 someone@example.org", return_path="wodadmin@localhost"), cfg)
+    req = parse(mail("CREATE 3 42 someone@example.org"), cfg)
     assert (req.action, req.stdid, req.custid, req.email, req.ws) == ("CREATE", 3, 42, "someone@example.org",
                                                                      "WKSHP-Test101")
 
@@ -54,7 +67,12 @@ def test_purge_needs_no_workshop(cfg):
 
 REJECTED = [
     ("other-sender", mail("CREATE 3 42", sender="mallory@example.org"), "not the mail API sender"),
-    ("forged-envelope", mail("CREATE 3 42", return_path="mallory@example.org"), "Return-Path"),
+    ("from-header-is-not-trusted", mail("CREATE 3 42", sender="mallory@example.org",
+                                        extra="From: wodadmin@localhost\n"), "not the mail API sender"),
+    ("not-an-api-db-host", mail("CREATE 3 42", client="10.9.8.7"), "client 10.9.8.7 is not an api-db host"),
+    ("forged-received-below-ours", mail("CREATE 3 42", client="10.9.8.7",
+                                        extra="Received: from x (x [172.17.0.1])\n"), "10.9.8.7"),
+    ("local-pickup-no-smtp", mail("CREATE 3 42", client=""), "not received over SMTP"),
     ("stdid-too-high", mail("CREATE 21 42"), "outside 1..20"),
     ("stdid-zero", mail("CREATE 0 42"), "outside 1..20"),
     ("unknown-workshop", mail("CREATE 3 42", body="WKSHP-Nope101\n"), "does not exist"),

@@ -49,11 +49,22 @@ def test_git_url_is_cloned_on_the_controller(tmp_path):
     assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101"]  # refreshed on the next deploy
 
 
-def test_a_broken_wod_yml_stops_the_deploy(tmp_path):
-    (tmp_path / "WKSHP-Bad101").mkdir()
-    (tmp_path / "WKSHP-Bad101" / "wod.yml").write_text("name: [unclosed\n")
-    with pytest.raises(DeployError, match="not valid YAML"):
-        workshops.catalogue(Settings(WODNOBO=str(tmp_path)))
+def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its_line(tmp_path, caplog):
+    """Upstream's WKSHP-RUST101/wod.yml has a tab after `replayLink:` (PyYAML refuses it, YAML::Tiny
+    reads it); a wod.yml nothing can read skips that workshop alone, naming the file and line."""
+    for name, text in (("WKSHP-Tab101", "name: Tab101\nreplayLink:\t'https://example.org/replay'\nreset: true\n"),
+                       ("WKSHP-Bad101", "name: Bad101\nrange: [unclosed\n"),
+                       ("WKSHP-List101", "- not\n- a mapping\n"),
+                       ("WKSHP-Fine101", "name: Fine101\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "wod.yml").write_text(text)
+    with caplog.at_level("WARNING", logger="pyinfra"):
+        found = workshops._read(Settings(WODNOBO=str(tmp_path)))
+    assert sorted(found) == ["WKSHP-Fine101", "WKSHP-Tab101"]
+    assert found["WKSHP-Tab101"][1]["replayLink"] == "https://example.org/replay"
+    assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None}
+    warned = caplog.text
+    assert f"{tmp_path}/WKSHP-Bad101/wod.yml:3" in warned and f"{tmp_path}/WKSHP-List101/wod.yml:1" in warned
 
 
 def test_unreachable_git_url_names_the_setting(tmp_path):

@@ -41,12 +41,17 @@ def hub_files(s: Settings) -> list[File]:
             File(UNIT, render("jupyterhub.service.j2", s, **extra))]
 
 
+def token(s: Settings) -> Secret:
+    """The admintk token, read by the hub at start: a new one (file deleted) restarts the hub."""
+    return Secret(s.hub_token_file)
+
+
 def owned(s: Settings) -> list[managed.Item]:
     """What this component owns, rendered once for the deploy and the check (the venv aside)."""
     return [
         Directory(s.hub_etc),
         Directory(s.hub_state, mode=0o700),  # the database and cookie secret
-        Secret(s.hub_token_file),
+        token(s),
         *hub_files(s),
         Service("jupyterhub"),
     ]
@@ -71,8 +76,9 @@ def deploy(settings: Settings):
     config, unit = hub_files(s)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
-    restarted = systemd.service(name="Restart JupyterHub (config, unit or packages changed)", service="jupyterhub",
-                                restarted=True, _if=any_changed(venv, packages, proxy, ops[config], ops[unit]))
+    restarted = systemd.service(name="Restart JupyterHub (config, unit, token or packages changed)",
+                                service="jupyterhub", restarted=True,
+                                _if=any_changed(venv, packages, proxy, ops[config], ops[unit], ops[token(s)]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",
         commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "

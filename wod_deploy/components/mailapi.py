@@ -8,7 +8,6 @@ messages from WODSENDER with one of the four actions to the handler (runtime/mai
 from __future__ import annotations
 
 import os
-import re
 from io import StringIO
 from pathlib import Path
 
@@ -51,9 +50,15 @@ def main_cf(s: Settings) -> dict[str, str]:
     }
 
 
+# The upstream api-db writes its whole dialogue before the banner, with bare LF line ends
+# (modules/Email sendPostfixEmail). Postfix 3.9+ refuses both by default; the relaxation holds
+# for the mail-API service alone, which only localhost and the api-db hosts may reach.
+API_DB_DIALOGUE = ("-o", "smtpd_forbid_unauth_pipelining=no", "-o", "smtpd_forbid_bare_newline=no")
+
+
 def master_cf(s: Settings) -> dict[str, str | None]:
     """smtpd on POSTPORT instead of 25 (upstream's master.cf edit)."""
-    return {"smtp/inet": None, f"{s.POSTPORT}/inet": f"{s.POSTPORT} inet n - y - - smtpd"}
+    return {"smtp/inet": None, f"{s.POSTPORT}/inet": " ".join([f"{s.POSTPORT} inet n - y - - smtpd", *API_DB_DIALOGUE])}
 
 
 def handler_config(s: Settings) -> dict:
@@ -65,6 +70,7 @@ def handler_config(s: Settings) -> dict:
         "workshop_ports": s.WORKSHOP_PORTS,
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
+        "clients": ["127.0.0.0/8", *s.mail_clients],
         "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),
     }
 
@@ -72,7 +78,7 @@ def handler_config(s: Settings) -> dict:
 def owned(s: Settings) -> list[managed.Item]:
     return [
         Directory(f"{s.admin_home}/.mail", s.WODUSER, s.WODUSER, 0o750),
-        File(f"{s.admin_home}/.procmailrc", render("procmailrc.j2", s, sender_regex=re.escape(s.WODSENDER)),
+        File(f"{s.admin_home}/.procmailrc", render("procmailrc.j2", s),
              s.WODUSER, s.WODUSER, 0o600),
         File(f"{s.lib_dir}/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
         File(f"{s.lib_dir}/naming.py", (RUNTIME / "naming.py").read_text()),

@@ -18,6 +18,7 @@ import tarfile
 from pathlib import Path
 
 import yaml
+from pyinfra import logger
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
 
@@ -71,13 +72,33 @@ def catalogue(settings: Settings) -> dict[str, Path]:
 def _read(settings: Settings) -> dict[str, tuple[Path, dict]]:
     workshops = {}
     for src in sources(settings):
-        for meta in sorted(src.glob("*/wod.yml")):
-            try:
-                data = yaml.safe_load(meta.read_text()) or {}
-            except yaml.YAMLError as exc:
-                raise DeployError(f"{meta}: not valid YAML: {exc}") from None
-            workshops[meta.parent.name] = (meta.parent, data if isinstance(data, dict) else {})
+        for path in sorted(src.glob("*/wod.yml")):
+            meta = read_meta(path)
+            if meta is not None:
+                workshops[path.parent.name] = (path.parent, meta)
     return workshops
+
+
+# A tab after "key:" is refused by PyYAML but read by YAML::Tiny, upstream's seeder.
+TAB_AFTER_KEY = re.compile(r"^( *[^\s#:][^:]*:)\t+", re.M)
+
+
+def read_meta(path: Path) -> dict | None:
+    """A wod.yml as upstream reads it; None (and a warning naming the file and line) when nothing
+    can read it, so one odd workshop never stops the others."""
+    text = path.read_text(errors="replace")
+    for attempt in (text, TAB_AFTER_KEY.sub(r"\1 ", text)):
+        try:
+            data = yaml.safe_load(attempt)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = f"{path}:{mark.line + 1 if mark else '?'}: {getattr(exc, 'problem', None) or exc}"
+            continue
+        if isinstance(data, dict):
+            return data
+        problem = f"{path}:1: not a mapping of keys to values"
+    logger.warning(f"workshop skipped: {problem}")
+    return None
 
 
 def index_entry(meta: dict) -> dict:

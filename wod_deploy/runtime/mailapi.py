@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import fcntl
+import ipaddress
 import json
 import os
 import pwd
@@ -33,9 +35,11 @@ import smtplib
 import string
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -89,12 +93,7 @@ def parse(raw: bytes, cfg: dict) -> Request:
     if len(raw) > MAX_MESSAGE:
         raise Rejected(f"message of {len(raw)} bytes is larger than {MAX_MESSAGE}")
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    sender = cfg["sender"].lower()
-    for header in ("From", "Return-Path"):
-        if msg[header] is not None and _address(msg[header]) != sender:
-            raise Rejected(f"{header} {_address(msg[header])!r} is not the mail API sender")
-    if msg["From"] is None:
-        raise Rejected("no From header")
+    authenticate(msg, cfg)
     fields = str(msg["Subject"] or "").split()
     if not 3 <= len(fields) <= 4:
         raise Rejected("subject must be: ACTION STDID CUSTOMERID [EMAIL]")
@@ -118,6 +117,33 @@ def parse(raw: bytes, cfg: dict) -> Request:
         if re.sub(r"^CHLG-", "WKSHP-", workshop) not in workshop_index(cfg):
             raise Rejected(f"workshop {workshop} does not exist on this backend")
     return Request(action, int(stdid), int(custid), mail, workshop)
+
+
+def authenticate(msg, cfg: dict) -> None:
+    """Trust what the api-db really controls and our postfix recorded, never a header it wrote.
+
+    The upstream api-db sends no From: header. local(8) puts the envelope sender (MAIL FROM) on
+    top as Return-Path (cleanup drops any Return-Path the client wrote), and our smtpd puts its
+    Received: line with the client's address above whatever the client wrote.
+    """
+    envelope = _address((msg.get_all("Return-Path") or [""])[0])
+    if envelope != cfg["sender"].lower():
+        raise Rejected(f"envelope sender {envelope!r} is not the mail API sender")
+    client = received_from(msg)
+    if client is None:
+        raise Rejected("not received over SMTP (no client address in the top Received: line)")
+    if not any(client in ipaddress.ip_network(net, strict=False) for net in cfg["clients"]):
+        raise Rejected(f"client {client} is not an api-db host")
+
+
+def received_from(msg) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client address in the topmost Received: line (the one our postfix added)."""
+    top = (msg.get_all("Received") or [""])[0]
+    match = re.match(r"^\s*from\s+\S+\s+\([^)]*\[([0-9A-Fa-f:.]+)\]\)", top)
+    try:
+        return ipaddress.ip_address(match.group(1)) if match else None
+    except ValueError:
+        return None
 
 
 def completion(notebook_dir: Path) -> int:
@@ -203,10 +229,9 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
     home = Path(naming.student_home(cfg["studdir"], req.stdid))
     account = pwd.getpwnam(req.student)
-    fresh = home.with_name(f".{req.student}.new")
-    stale = home.with_name(f".{req.student}.old")
-    for leftover in (fresh, stale):
-        shutil.rmtree(leftover, ignore_errors=True)
+    # a private directory beside the home (same filesystem: the swap is two renames), root's 0700
+    work = Path(tempfile.mkdtemp(prefix=f".{req.student}.", dir=home.parent))
+    fresh, stale = work / "new", work / "old"
     try:
         shutil.copytree("/etc/skel", fresh, symlinks=True)
         if context is not None:
@@ -216,13 +241,27 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
         for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
             run(*argv)
     except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         raise
     kill_processes(req.student)
     if home.exists():
         os.rename(home, stale)
     os.rename(fresh, home)
-    shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def student_lock(cfg: dict, stdid: int):
+    """One student's actions run one at a time, in arrival order: an exclusive lock held for the
+    whole action (postfix delivers several messages at once)."""
+    locks = Path(cfg.get("lock_dir", "/run/wod-mail-api"))
+    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(locks / f"{naming.student_name(stdid)}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class Hub:
@@ -353,7 +392,8 @@ def handle(raw: bytes, cfg: dict) -> dict:
         return event
     base = {"action": req.action, "student": req.student, "customer": req.custid}
     try:
-        result = HANDLERS[req.action](cfg, req, Hub(cfg), ApiDb(cfg))
+        with student_lock(cfg, req.stdid):
+            result = HANDLERS[req.action](cfg, req, Hub(cfg), ApiDb(cfg))
         event = {**base, "outcome": "done", **result}
     except Rejected as exc:
         event = {**base, "outcome": "rejected", "reason": str(exc)}
