@@ -126,3 +126,53 @@ def test_a_failed_create_leaves_the_home_as_it_was(backend):
     assert event["outcome"] == "failed" and "NOT_A_WOD_VARIABLE" in event["reason"], event
     assert backend.home_digest(16) == before
     assert backend.sh(f"ls -A {S.STUDDIR} | grep -c '^[.]student16'", check=False).stdout.strip() == "0"
+
+
+def test_cleanup_then_purge_back_to_back_run_in_order(backend):
+    """Postfix delivers both at once; the student's lock runs them one after the other: completion
+    is measured from the notebooks before the erase, the end state is purged, no work dir is left."""
+    n, home = 17, f"{S.STUDDIR}/student17"
+    assert backend.act(f"CREATE {n} 8")["outcome"] == "done"
+    backend.sh(f"cd {home}/WKSHP-Test101 && python3 -c \"import json; nb = json.load(open('1-Exercise.ipynb')); "
+               "[c for c in nb['cells'] if c['cell_type'] == 'code'][0]['execution_count'] = 1; "
+               "json.dump(nb, open('1-Exercise.ipynb', 'w'))\"", user=f"student{n}")
+    before = len(backend.lines(LOG))
+    backend.send(f"CLEANUP {n} 8")
+    backend.send(f"PURGE {n} 8", body="")
+    deadline = time.monotonic() + 90
+    while len(backend.lines(LOG)) < before + 2:
+        assert time.monotonic() < deadline, "the two actions did not both finish"
+        time.sleep(0.5)
+    events = [json.loads(line) for line in backend.lines(LOG)[before:before + 2]]
+    assert [(e["action"], e["outcome"]) for e in events] == [("CLEANUP", "done"), ("PURGE", "done")], events
+    assert events[0]["completion"] == 50
+    assert sorted(backend.sh(f"ls -A {home}").stdout.split()) == sorted(backend.sh("ls -A /etc/skel").stdout.split())
+    assert backend.sh(f"ls -A {S.STUDDIR} | grep '^[.]' || true").stdout == ""  # no private work dir left
+
+
+def test_a_workshop_with_a_tab_in_its_wod_yml_ships_and_creates(backend):
+    assert backend.act("CREATE 18 9", body="WKSHP-Tab101\n")["outcome"] == "done"
+    assert "student18" in backend.sh(f"cat {S.STUDDIR}/student18/WKSHP-Tab101/0-ReadMeFirst.ipynb").stdout
+    backend.act("PURGE 18 9", body="")
+    assert "WKSHP-NotYaml101" not in backend.sh(f"ls {S.workshops_dir}").stdout
+
+
+def test_the_deploy_names_an_unreadable_wod_yml(backend):
+    from .conftest import pyinfra
+
+    _, stderr, _ = pyinfra()
+    assert "workshop skipped:" in stderr and "WKSHP-NotYaml101/wod.yml:4" in stderr, stderr[-2000:]
+
+
+def test_a_new_admintk_token_restarts_the_hub_and_create_works(backend):
+    old = backend.token()
+    backend.sh(f"rm {S.hub_token_file}")
+    from .conftest import changed, pyinfra
+
+    results, _, _ = pyinfra()
+    assert "JupyterHub | Restart JupyterHub (config, unit, token or packages changed)" in changed(results)
+    assert backend.token() != old
+    backend.wait_for_hub()
+    event = backend.act("CREATE 19 10")
+    assert event["outcome"] == "done", event
+    backend.act("PURGE 19 10", body="")

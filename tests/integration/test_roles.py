@@ -1,5 +1,6 @@
 """The role guard: a role's deploy never touches a host of another role, even without --limit."""
 
+import json
 import subprocess
 
 import pytest
@@ -50,3 +51,32 @@ def test_check_names_the_other_roles_as_not_yet_checked(backend, others):
     assert proc.returncode == 0, proc.stdout[-2000:]
     for host in others:
         assert f"note: {host.name}: no compliance checks for its role yet" in proc.stdout
+
+
+# What upstream's modules/Email sendPostfixEmail writes, byte for byte, before the banner.
+API_DB_DIALOGUE = ("HELO api-db.wod.test\nMAIL FROM: {sender}\nRCPT TO: {user}@{backend}\nDATA\n"
+                   "Subject: CREATE {n} 77 someone@example.org\nWKSHP-Test101\n.\n")
+# ... then it destroys the socket on the first data it receives.
+SEND = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+s.sendall(sys.stdin.buffer.read())
+print(s.recv(4096).decode().splitlines()[0])
+s.close()
+"""
+
+
+def test_the_upstream_api_db_dialogue_from_the_api_db_host_creates(backend, others):
+    api_db = others[0]
+    every = ",".join([NAME, *(h.name for h in others)])
+    pyinfra(limit=None, env={"WOD_HOSTS": every})  # the backend takes mail from its api-db host
+    n = 6
+    before = len(backend.lines(f"{S.log_dir}/mail-api.log"))
+    dialogue = API_DB_DIALOGUE.format(sender=S.WODSENDER, user=S.WODUSER, backend=f"{NAME}.wod.test", n=n)
+    sent = subprocess.run(["docker", "exec", "-i", api_db.container, "python3", "-c", SEND, backend.host.address,
+                           str(S.POSTPORT)], input=dialogue, capture_output=True, text=True, timeout=60)
+    assert sent.stdout.startswith("220 "), sent.stdout + sent.stderr
+    event = json.loads(backend.wait_for_new_line(f"{S.log_dir}/mail-api.log", before))
+    assert (event["action"], event["student"], event["outcome"]) == ("CREATE", f"student{n}", "done"), event
+    assert event["client"] == api_db.address  # authenticated as the api-db host postfix saw
+    backend.act(f"PURGE {n} 77", body="")

