@@ -63,6 +63,12 @@ def _networks(v: Any) -> bool:
     return True
 
 
+def _workshop_vars(v: Any) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", k) and isinstance(x, (str, int, float))
+        and not isinstance(x, bool) for k, x in v.items())
+
+
 def _sysctl(v: Any) -> bool:
     return isinstance(v, dict) and all(
         isinstance(k, str) and re.match(r"^[a-z0-9_.-]+$", k) and isinstance(x, (int, str)) for k, x in v.items())
@@ -182,6 +188,10 @@ class Settings:
         "WKSHP-Tensorflow101": {"HTTPPORT": 23161},
     }, _workshop_ports, "a dict {workshop: {PORTNAME: port 1..65535}}",
         "per-workshop base ports (upstream's HTTPPORT-WKSHP-X); studentN gets base + N - range min")
+
+    WORKSHOP_VARS: dict = setting({}, _workshop_vars, "a dict {NAME: string or number}",
+                                  "per-workshop values by their upstream names, e.g. IP-WKSHP-Docker101, "
+                                  "DATAVISUTOK (upstream's private group vars)")
 
     @property
     def student_ids(self) -> range:

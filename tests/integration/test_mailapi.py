@@ -123,7 +123,7 @@ def test_a_failed_create_leaves_the_home_as_it_was(backend):
     backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student16")
     before = backend.home_digest(16)
     event = backend.act("CREATE 16 5", body="WKSHP-Broken101\n")
-    assert event["outcome"] == "failed" and "NOT_A_WOD_VARIABLE" in event["reason"], event
+    assert event["outcome"] == "failed" and "ValueError" in event["reason"], event
     assert backend.home_digest(16) == before
     assert backend.sh(f"ls -A {S.STUDDIR} | grep -c '^[.]student16'", check=False).stdout.strip() == "0"
 
@@ -162,6 +162,7 @@ def test_the_deploy_names_an_unreadable_wod_yml(backend):
 
     _, stderr, _ = pyinfra()
     assert "workshop skipped:" in stderr and "WKSHP-NotYaml101/wod.yml:4" in stderr, stderr[-2000:]
+    assert "workshop WKSHP-Unset101 reads IP-WKSHP-Unset101, which nobody set" in stderr
 
 
 def test_a_new_admintk_token_restarts_the_hub_and_create_works(backend):
@@ -176,3 +177,23 @@ def test_a_new_admintk_token_restarts_the_hub_and_create_works(backend):
     event = backend.act("CREATE 19 10")
     assert event["outcome"] == "done", event
     backend.act("PURGE 19 10", body="")
+
+
+def test_a_workshop_reading_a_variable_nobody_set_is_rejected_naming_it(backend):
+    before = backend.home_digest(16)
+    event = backend.act("CREATE 16 5", body="WKSHP-Unset101\n")
+    assert event["outcome"] == "rejected" and "IP-WKSHP-Unset101" in event["reason"], event
+    assert backend.home_digest(16) == before
+
+
+def test_workshop_vars_reach_the_notebooks_by_their_upstream_names(backend):
+    from .conftest import pyinfra
+
+    pyinfra("--data", 'WORKSHOP_VARS={"IP-WKSHP-Unset101": "10.1.2.3"}')
+    try:
+        assert backend.act("CREATE 16 5", body="WKSHP-Unset101\n")["outcome"] == "done"
+        readme = backend.sh(f"cat {S.STUDDIR}/student16/WKSHP-Unset101/0-ReadMeFirst.ipynb").stdout
+        assert "Your appliance is 10.1.2.3" in readme
+    finally:
+        backend.act("PURGE 16 5", body="")
+        pyinfra()

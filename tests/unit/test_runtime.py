@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wod_deploy.components import workshops
-from wod_deploy.runtime import mailapi, watchdog
+from wod_deploy.runtime import mailapi, render, watchdog
 from wod_deploy.runtime.mailapi import Rejected, parse
 from wod_deploy.settings import Settings
 
@@ -192,3 +192,27 @@ def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, tmp_path):
 def test_no_api_db_configured_means_no_calls(cfg):
     api = mailapi.ApiDb({**cfg, "apidb_url": ""})
     api.customer(parse(mail("CREATE 3 42"), cfg), active=True)  # nothing to reach: must not raise
+
+
+RENDERING = FIXTURES.parent / "rendering"
+
+
+def test_a_workshop_renders_to_the_bytes_ansible_produces(tmp_path):
+    """hostvars, regex_replace, random(seed=...), format, trim_blocks, a raw block; a .yml holding
+    {{ item }} and a .md are copied untouched (expected/ was made by ansible-core 2.17)."""
+    variables = json.loads((RENDERING / "vars.json").read_text())
+    render.render_tree(RENDERING / "WKSHP-Compat101", tmp_path / "out", variables, host="localhost")
+    expected = {p.relative_to(RENDERING / "expected"): p.read_bytes() for p in (RENDERING / "expected").rglob("*")}
+    rendered = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*")}
+    assert rendered == expected
+
+
+def test_the_variables_a_workshop_needs_are_found_in_its_templates():
+    variables = json.loads((RENDERING / "vars.json").read_text())
+    gaps = render.missing(RENDERING / "WKSHP-Compat101", set(variables) - {"IP-WKSHP-Compat101", "COMPATTOK"})
+    assert gaps == {"0-ReadMeFirst.ipynb": {"IP-WKSHP-Compat101", "COMPATTOK"}}
+    assert render.missing(RENDERING / "WKSHP-Compat101", set(variables)) == {}
+
+
+def test_ansible_random_with_a_seed_is_ansibles():
+    assert render.ansible_random(65000, seed="localhost12") == 23682  # what ansible-core 2.17 printed

@@ -1,6 +1,7 @@
 """Workshop sources: a local directory or a git URL, merged with the private overlay, packed stably."""
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def state(tmp_path, monkeypatch):
 def test_local_directory_and_overlay_merge():
     s = Settings(WODNOBO=str(FIXTURES / "workshops"), PRIVATE_DIR=str(FIXTURES / "private"))
     assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Tab101",
-                                              "WKSHP-Test101"]
+                                              "WKSHP-Test101", "WKSHP-Unset101"]
 
 
 def test_pack_is_byte_stable_and_skips_git_and_checkpoints(tmp_path):
@@ -43,7 +44,8 @@ def test_git_url_is_cloned_on_the_controller(tmp_path):
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "workshops"], check=True)
     s = Settings(WODNOBO=f"file://{repo}", WODNOBO_REF="main")
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101"]
+    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101",
+                                              "WKSHP-Unset101"]
     (repo / "WKSHP-Test101" / "wod.yml").unlink()
     subprocess.run([*git, "commit", "-q", "-am", "drop Test101"], check=True)
     assert "WKSHP-Test101" not in workshops.catalogue(s)  # refreshed on the next deploy
@@ -70,3 +72,16 @@ def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its
 def test_unreachable_git_url_names_the_setting(tmp_path):
     with pytest.raises(DeployError, match="WODNOBO='file:///nonexistent/repo.git'"):
         workshops.catalogue(Settings(WODNOBO="file:///nonexistent/repo.git"))
+
+
+def test_the_deploy_warns_which_workshops_read_variables_nobody_set(caplog):
+    s = Settings(WODNOBO=str(FIXTURES / "workshops"), WORKSHOP_PORTS={"WKSHP-Test101": {"HTTPPORT": 20000}})
+    with caplog.at_level("WARNING", logger="pyinfra"):
+        workshops.warn_unset_variables(s)
+    unset = [r.getMessage() for r in caplog.records if "nobody set" in r.getMessage()]
+    assert unset == ["workshop WKSHP-Unset101 reads IP-WKSHP-Unset101, which nobody set (WORKSHOP_VARS): its "
+                     "CREATE will be rejected (in 0-ReadMeFirst.ipynb)"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pyinfra"):
+        workshops.warn_unset_variables(replace(s, WORKSHOP_VARS={"IP-WKSHP-Unset101": "10.1.2.3"}))
+    assert not [r for r in caplog.records if "nobody set" in r.getMessage()]

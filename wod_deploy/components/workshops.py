@@ -27,7 +27,9 @@ from facts.files import TreeDigest
 from ..checks import expect
 from ..local import state_dir
 from ..operations.files import tree
+from ..runtime import mailapi as handler
 from ..settings import Settings
+from .mailapi import handler_config
 
 GIT_RE = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
 INDEX = ".wod-index.json"  # at the root of the shipped tree
@@ -145,8 +147,21 @@ def staged(settings: Settings) -> tuple[str, str, list[str]]:
     return _staged[key]
 
 
+def warn_unset_variables(settings: Settings) -> None:
+    """Before any host changes: which workshops read variables nobody set (their CREATE would be
+    rejected), found by parsing their templates with the handler's own variable list."""
+    cfg = handler_config(settings)
+    for name, path in sorted(catalogue(settings).items()):
+        gaps = handler.unset_variables(cfg, name, path)
+        if gaps:
+            names = ", ".join(sorted(set().union(*gaps.values())))
+            logger.warning(f"workshop {name} reads {names}, which nobody set (WORKSHOP_VARS): its CREATE will be "
+                           f"rejected (in {', '.join(sorted(gaps))})")
+
+
 @pyinfra_deploy("Workshops")
 def deploy(settings: Settings):
+    warn_unset_variables(settings)
     tarball, digest, names = staged(settings)
     tree(name=f"Workshops ({len(names)}: {', '.join(names)[:80]})", local_tar=tarball, digest=digest,
          dest=settings.workshops_dir)

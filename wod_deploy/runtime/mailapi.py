@@ -45,16 +45,17 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 
-# naming.py is shipped beside this file (root's directory); `python -I` leaves it off sys.path.
+# naming.py and render.py are shipped beside this file (root's directory); `python -I` leaves it
+# off sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import naming  # noqa: E402
+import render  # noqa: E402
 
 CONFIG = Path(os.environ.get("WOD_MAILAPI_CONFIG", "/etc/wod/mailapi.json"))
 ACTIONS = ("CREATE", "CLEANUP", "RESET", "PURGE")
 ID_RE = re.compile(r"^[0-9]{1,9}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}$")
 WORKSHOP_RE = re.compile(r"^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-RENDERED = {".ipynb", ".py", ".sh", ".yaml", ".yml", ".src", ".tf", ".env", ".md", ".txt", ".ps1"}
 MAX_MESSAGE = 256 * 1024
 
 
@@ -176,16 +177,24 @@ def workshop_meta(cfg: dict, ws: str) -> dict:
 
 
 def render_context(cfg: dict, req: Request, password: str) -> dict:
-    """What workshop notebooks may use: upstream's variable names."""
+    """What workshop notebooks may use: upstream's variable names, WORKSHOP_VARS by their
+    upstream names, and per-student ports (base + N - the workshop's range min)."""
     meta = workshop_meta(cfg, req.ws)
     range_min = meta["range"][0] if meta["range"] else cfg["usermin"]
-    ctx = {k: v for k, v in cfg["branding"].items()}
+    ctx = {**cfg["branding"], **cfg.get("workshop_vars", {})}
     ctx.update(STDID=req.stdid, PASSSTU=password, WORKSHOP=req.ws, CHALLENGE=req.workshop,
                MODEWS=req.workshop.split("-", 1)[0], WODBEEXTFQDN=cfg["fqdn"], WODUSER=cfg["wod_user"],
                BASESTDID=cfg["basestdid"])
     for name, base in cfg["workshop_ports"].get(req.ws, {}).items():
         ctx[name] = base + req.stdid - range_min
     return ctx
+
+
+def unset_variables(cfg: dict, ws: str, source: Path | None = None) -> dict[str, set[str]]:
+    """{file: variables its templates read that nobody set}, for a workshop on this backend (or
+    its source directory, on the machine running the deploy)."""
+    probe = Request("CREATE", cfg["usermin"], 0, "", ws)
+    return render.missing(source or Path(cfg["workshops_dir"]) / ws, set(render_context(cfg, probe, "")))
 
 
 def random_password(length: int = 12) -> str:
@@ -209,24 +218,6 @@ def kill_processes(user: str) -> None:
     subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
 
 
-def render_tree(src: Path, dest: Path, context: dict) -> None:
-    import jinja2  # the hub venv has it; imported here so parsing needs nothing beyond stdlib
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    dest.mkdir(parents=True, exist_ok=True)
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if ".git" in rel.parts or ".ipynb_checkpoints" in rel.parts:
-            continue
-        target = dest / rel
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.suffix in RENDERED or path.name == "Variables.ps1":
-            target.write_text(env.from_string(path.read_text()).render(context))
-        else:
-            shutil.copy2(path, target)
-
-
 def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
     home = Path(naming.student_home(cfg["studdir"], req.stdid))
@@ -237,7 +228,7 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
     try:
         shutil.copytree("/etc/skel", fresh, symlinks=True)
         if context is not None:
-            render_tree(Path(cfg["workshops_dir"]) / req.ws, fresh / req.ws, context)
+            render.render_tree(Path(cfg["workshops_dir"]) / req.ws, fresh / req.ws, context, host="localhost")
         run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
         os.chmod(fresh, naming.HOME_CHMOD)
         for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
@@ -331,6 +322,11 @@ class ApiDb:
 
 
 def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    gaps = unset_variables(cfg, req.ws)
+    if gaps:
+        names = sorted(set().union(*gaps.values()))
+        raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
+                       f"read in {', '.join(sorted(gaps))})")
     password = random_password()
     rebuild_home(cfg, req, render_context(cfg, req, password))
     set_password(req.student, password)
