@@ -109,7 +109,8 @@ class Service:
 
     @property
     def path(self) -> str:
-        return f"{self.unit}.service"
+        """The unit's full name: `postfix` is postfix.service, `x.timer` stays x.timer."""
+        return self.unit if "." in self.unit else f"{self.unit}.service"
 
 
 Item = File | Directory | Secret | Service

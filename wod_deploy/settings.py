@@ -141,6 +141,14 @@ class Settings:
     WODAPIDBURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
                                "empty or an http(s) URL",
                                "api-db callbacks (e.g. http://api.example.org:8021/api); empty: no callbacks")
+    CLEANED_WAIT: int = setting(900, lambda v: _int(v) and v >= 0, "seconds, >= 0",
+                                "how long RESET and PURGE wait for the api-db to report the customer cleaned")
+    CLEANED_POLL: int = setting(20, lambda v: _int(v) and v >= 1, "seconds, >= 1",
+                                "how often they ask the api-db while waiting")
+    CALLBACK_RETRY: int = setting(30, lambda v: _int(v) and v >= 1, "seconds, >= 1",
+                                  "how often callbacks the api-db missed are sent again")
+    CALLBACK_TTL: int = setting(3600, lambda v: _int(v) and v >= 1, "seconds, >= 1",
+                                "how long a callback the api-db missed is kept for another try")
     WODAPIDBUSER: str = setting("moderator", lambda v: _str(v) and v != "", "a user name",
                                 "the api-db user of the callbacks (password: WOD_APIDB_PASSWORD at deploy time)")
     # workshops: a git URL or a directory on the machine running pyinfra

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_apidb import FakeApiDb
 from wod_deploy.components import workshops
 from wod_deploy.runtime import mailapi, render, watchdog
 from wod_deploy.runtime.mailapi import Rejected, parse
@@ -132,66 +133,97 @@ def test_watchdog_kills_miners_and_runaways_only():
     assert [(pid, why.split()[0]) for pid, _, why in watchdog.victims(procs)] == [(1, "miner"), (2, "runaway")]
 
 
-class FakeApiDb:
-    """A real HTTP server on loopback that speaks the api-db's login and PUT endpoints."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        self.calls, self.tokens = [], 0
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                api.tokens += 1
-                api.calls.append(("POST", self.path, body, None))
-                self._reply({"accessToken": f"token-{api.tokens}"})
-
-            def do_PUT(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                api.calls.append(("PUT", self.path, body, self.headers.get("x-access-token")))
-                self._reply({})
-
-            def _reply(self, data):
-                payload = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
-
-
-def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, tmp_path):
+@pytest.fixture
+def apidb(cfg, tmp_path):
     fake = FakeApiDb()
-    try:
-        (tmp_path / "secret").write_text("moderator-password\n")
-        cfg.update(apidb_url=fake.url, apidb_user="moderator", apidb_secret_file=str(tmp_path / "secret"),
-                   basestdid=100)
-        api = mailapi.ApiDb(cfg)
-        req = parse(mail("CREATE 3 42"), cfg)
-        api.student(req, password="pw")
-        api.customer(req, active=True)
-    finally:
-        fake.server.shutdown()
-    assert fake.calls == [
-        ("POST", "/api/login", {"username": "moderator", "password": "moderator-password"}, None),
-        ("PUT", "/api/student/103", {"password": "pw"}, "token-1"),  # local id + BASESTDID
-        ("POST", "/api/login", {"username": "moderator", "password": "moderator-password"}, None),
-        ("PUT", "/api/customer/42", {"active": True}, "token-2"),
+    (tmp_path / "secret").write_text("moderator-password\n")
+    cfg.update(apidb_url=fake.url, apidb_user="moderator", apidb_secret_file=str(tmp_path / "secret"),
+               basestdid=100, spool_dir=str(tmp_path / "spool"), cleaned_poll=0.05, cleaned_wait=5)
+    yield fake
+    fake.stop()
+
+
+LOGIN = ("POST", "/api/login", {"username": "moderator", "password": "moderator-password"}, None)
+
+
+def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, apidb):
+    api = mailapi.ApiDb(cfg)
+    req = parse(mail("CREATE 3 42"), cfg)
+    api.student(req.stdid, password="pw")
+    api.customer(req, active=True)
+    assert apidb.calls == []  # spooled first: local work never waits for the api-db
+    assert api.flush() == {"landed": 2, "expired": 0, "pending": 0}
+    assert apidb.calls == [
+        LOGIN, ("PUT", "/api/student/103", {"password": "pw"}, "token-1"),  # local id + BASESTDID
+        LOGIN, ("PUT", "/api/customer/42", {"active": True}, "token-2"),
     ]
+
+
+def test_callbacks_the_api_db_missed_land_once_when_it_is_back(cfg, apidb):
+    api = mailapi.ApiDb(cfg)
+    port = apidb.port
+    apidb.stop()
+    api.customer(parse(mail("CLEANUP 3 42"), cfg), cleaned=True)
+    api.student(3, assigned=False)
+    assert api.flush() == {"landed": 0, "expired": 0, "pending": 2}
+    back = FakeApiDb(port)
+    try:
+        assert api.flush() == {"landed": 2, "expired": 0, "pending": 0}
+        assert api.flush() == {"landed": 0, "expired": 0, "pending": 0}
+        puts = [c[1:3] for c in back.calls if c[0] == "PUT"]
+        assert puts == [("/api/customer/42", {"cleaned": True}), ("/api/student/103", {"assigned": False})]
+    finally:
+        back.stop()
+
+
+def test_a_callback_older_than_its_ttl_is_dropped_and_counted(cfg, apidb):
+    cfg["callback_ttl"] = 0
+    api = mailapi.ApiDb(cfg)
+    apidb.stop()
+    api.student(3, assigned=False)
+    assert api.flush() == {"landed": 0, "expired": 1, "pending": 0}
+
+
+def test_reset_range_is_parsed_and_only_for_reset(cfg):
+    req = parse(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
+    assert (req.stdid, list(req.numbers)) == (1, [1, 2, 3])
+    with pytest.raises(Rejected, match="must be numbers"):
+        parse(mail("CLEANUP 1,3 42"), cfg)
+    with pytest.raises(Rejected, match="outside 1..20"):
+        parse(mail("RESET 19,21 42", body="WKSHP-Reset101\n"), cfg)
+    with pytest.raises(Rejected, match="backwards"):
+        parse(mail("RESET 3,1 42", body="WKSHP-Reset101\n"), cfg)
+
+
+def test_reset_waits_for_cleaned_and_frees_the_range_capacity(cfg, apidb, monkeypatch):
+    """RESET 1,3: polls the customer until cleaned (false, then true), sets the workshop's
+    capacity to the range size, then resets each student and tells the api-db."""
+    apidb.cleaned = [False, True]
+    done = []
+    monkeypatch.setattr(mailapi, "rebuild_home", lambda cfg, n, *a, **k: done.append(("home", n)))
+    monkeypatch.setattr(mailapi, "set_password", lambda user, pw: done.append(("password", user)))
+
+    class Hub:
+        def stop(self, user):
+            done.append(("stop", user))
+
+    req = parse(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
+    api = mailapi.ApiDb(cfg)
+    result = mailapi.reset(cfg, req, Hub(), api)
+    assert result["cleaned"] == "cleaned" and result["students"] == ["student1", "student2", "student3"]
+    assert [c[1] for c in apidb.calls if c[0] == "GET"] == ["/api/customers/42", "/api/customers/42", "/api/workshops"]
+    assert [n for what, n in done if what == "home"] == [1, 2, 3]
+    api.flush()
+    puts = [c[1:3] for c in apidb.calls if c[0] == "PUT"]
+    assert puts[0] == ("/api/workshop/9", {"capacity": 3})
+    assert [p for p, _ in puts[1:]] == ["/api/student/101", "/api/student/102", "/api/student/103"]
+    assert all(b["assigned"] is False and b["password"] for _, b in puts[1:])
 
 
 def test_no_api_db_configured_means_no_calls(cfg):
     api = mailapi.ApiDb({**cfg, "apidb_url": ""})
     api.customer(parse(mail("CREATE 3 42"), cfg), active=True)  # nothing to reach: must not raise
+    assert api.flush() == {"landed": 0, "expired": 0, "pending": 0} and api.wait_cleaned(42) == "no api-db"
 
 
 RENDERING = FIXTURES.parent / "rendering"

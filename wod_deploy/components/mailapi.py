@@ -14,6 +14,7 @@ from pathlib import Path
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
 
 from facts.postfix import PostfixConfig
 
@@ -71,6 +72,8 @@ def handler_config(s: Settings) -> dict:
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
         "clients": ["127.0.0.0/8", *s.mail_clients],
+        "spool_dir": f"{s.data_dir}/callbacks", "callback_ttl": s.CALLBACK_TTL, "lock_dir": "/run/wod-mail-api",
+        "cleaned_wait": s.CLEANED_WAIT, "cleaned_poll": s.CLEANED_POLL,
         "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),
     }
 
@@ -86,8 +89,15 @@ def owned(s: Settings) -> list[managed.Item]:
         File("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
         File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), mode=0o755),
         File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s))),
+        *callback_units(s),
         Service("postfix"),
+        Service("wod-callbacks.timer"),
     ]
+
+
+def callback_units(s: Settings) -> list[File]:
+    return [File("/etc/systemd/system/wod-callbacks.service", render("wod-callbacks.service.j2", s)),
+            File("/etc/systemd/system/wod-callbacks.timer", render("wod-callbacks.timer.j2", s))]
 
 
 @pyinfra_deploy("Mail API")
@@ -95,7 +105,10 @@ def deploy(settings: Settings):
     s = settings
     conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'localhost'} only",
                    main=main_cf(s), master=master_cf(s))
-    managed.deploy(owned(s), "Mail API")
+    items = owned(s)
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API")
+    systemd.daemon_reload(name="Reload units (callback timer)", _if=any_changed(*(ops[u] for u in callback_units(s))))
+    managed.deploy([i for i in items if isinstance(i, Service)], "Mail API")
     if s.WODAPIDBURL:
         password = os.environ.get("WOD_APIDB_PASSWORD", "")
         if not password:

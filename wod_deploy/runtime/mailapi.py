@@ -39,7 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -71,10 +71,16 @@ class Request:
     email: str
     workshop: str  # as sent: WKSHP-X or CHLG-X ("" for PURGE)
     client: str = ""  # the SMTP client postfix recorded
+    last: int = 0  # RESET min,max: the range's end (0: a single student)
 
     @property
     def student(self) -> str:
         return naming.student_name(self.stdid)
+
+    @property
+    def numbers(self) -> range:
+        """The students this request acts on: one, or a RESET range (OneView-style workshops)."""
+        return range(self.stdid, max(self.stdid, self.last) + 1)
 
     @property
     def ws(self) -> str:
@@ -103,10 +109,15 @@ def parse(raw: bytes, cfg: dict) -> Request:
     mail = fields[3] if len(fields) == 4 else ""
     if action not in ACTIONS:
         raise Rejected(f"action {action!r} is not one of {', '.join(ACTIONS)}")
-    if not ID_RE.match(stdid) or not ID_RE.match(custid):
-        raise Rejected(f"student id {stdid!r} and customer id {custid!r} must be numbers")
-    if not cfg["usermin"] <= int(stdid) <= cfg["usermax"]:
-        raise Rejected(f"student id {stdid} is outside {cfg['usermin']}..{cfg['usermax']}")
+    first, _, last = stdid.partition(",") if action == "RESET" else (stdid, "", "")
+    if not ID_RE.match(first) or (last and not ID_RE.match(last)) or not ID_RE.match(custid):
+        raise Rejected(f"student id {stdid!r} and customer id {custid!r} must be numbers "
+                       f"(RESET also takes a range min,max)")
+    for n in (first, last or first):
+        if not cfg["usermin"] <= int(n) <= cfg["usermax"]:
+            raise Rejected(f"student id {n} is outside {cfg['usermin']}..{cfg['usermax']}")
+    if int(last or first) < int(first):
+        raise Rejected(f"student range {stdid} runs backwards")
     if mail and not EMAIL_RE.match(mail):
         raise Rejected(f"e-mail {mail!r} is not an address")
     workshop = ""
@@ -118,7 +129,7 @@ def parse(raw: bytes, cfg: dict) -> Request:
             raise Rejected(f"workshop {workshop[:80]!r} is not a workshop name")
         if re.sub(r"^CHLG-", "WKSHP-", workshop) not in workshop_index(cfg):
             raise Rejected(f"workshop {workshop} does not exist on this backend")
-    return Request(action, int(stdid), int(custid), mail, workshop, client)
+    return Request(action, int(first), int(custid), mail, workshop, client, int(last or 0))
 
 
 def authenticate(msg, cfg: dict) -> str:
@@ -218,17 +229,17 @@ def kill_processes(user: str) -> None:
     subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
 
 
-def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
+def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
-    home = Path(naming.student_home(cfg["studdir"], req.stdid))
-    account = pwd.getpwnam(req.student)
+    student, home = naming.student_name(n), Path(naming.student_home(cfg["studdir"], n))
+    account = pwd.getpwnam(student)
     # a private directory beside the home (same filesystem: the swap is two renames), root's 0700
-    work = Path(tempfile.mkdtemp(prefix=f".{req.student}.", dir=home.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{student}.", dir=home.parent))
     fresh, stale = work / "new", work / "old"
     try:
         shutil.copytree("/etc/skel", fresh, symlinks=True)
         if context is not None:
-            render.render_tree(Path(cfg["workshops_dir"]) / req.ws, fresh / req.ws, context, host="localhost")
+            render.render_tree(Path(cfg["workshops_dir"]) / ws, fresh / ws, context, host="localhost")
         run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
         os.chmod(fresh, naming.HOME_CHMOD)
         for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
@@ -236,7 +247,7 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    kill_processes(req.student)
+    kill_processes(student)
     if home.exists():
         os.rename(home, stale)
     os.rename(fresh, home)
@@ -244,17 +255,16 @@ def rebuild_home(cfg: dict, req: Request, context: dict | None) -> None:
 
 
 @contextmanager
-def student_lock(cfg: dict, stdid: int):
-    """One student's actions run one at a time, in arrival order: an exclusive lock held for the
-    whole action (postfix delivers several messages at once)."""
+def students_locked(cfg: dict, numbers: range):
+    """One student's actions run one at a time, in arrival order: an exclusive lock per student,
+    held for the whole action and taken in ascending order (postfix delivers several at once)."""
     locks = Path(cfg.get("lock_dir", "/run/wod-mail-api"))
     locks.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(locks / f"{naming.student_name(stdid)}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with ExitStack() as stack:
+        for n in numbers:
+            f = stack.enter_context(open(locks / f"{naming.student_name(n)}.lock", "w"))
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 class Hub:
@@ -286,7 +296,12 @@ class Hub:
 
 
 class ApiDb:
-    """Calls back to the api-db, as upstream does; a fresh login for every call (tokens expire)."""
+    """The api-db, called back as upstream does, a fresh login for every call (tokens expire).
+
+    Writes never hold up local work: each is spooled, then sent in order; what does not land now
+    is sent again by `wod-mail-action flush` (a timer) until it lands or outlives callback_ttl,
+    logged either way. Reads (cleaned, the workshop list) are bounded waits.
+    """
 
     def __init__(self, cfg: dict):
         self.url = cfg.get("apidb_url", "").rstrip("/")
@@ -294,24 +309,70 @@ class ApiDb:
         self.password = secret.read_text().strip() if self.url and secret.exists() else ""
         self.user = cfg.get("apidb_user", "")
         self.basestdid = cfg["basestdid"]
+        self.spool = Path(cfg.get("spool_dir", "/var/lib/wod/callbacks"))
+        self.ttl = cfg.get("callback_ttl", 3600)
+        self.wait, self.poll = cfg.get("cleaned_wait", 900), cfg.get("cleaned_poll", 20)
 
-    def _json(self, method: str, path: str, body: dict, token: str | None = None) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["x-access-token"] = token
-        request = urllib.request.Request(f"{self.url}{path}", method=method, data=json.dumps(body).encode(),
-                                         headers=headers)
+    def _json(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        headers = {"Content-Type": "application/json", **({"x-access-token": token} if token else {})}
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=data, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"{}")
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        token = self._json("POST", "/login", {"username": self.user, "password": self.password})["accessToken"]
+        return self._json(method, path, body, token)
 
     def put(self, path: str, body: dict) -> None:
         if not self.url:
             return
-        token = self._json("POST", "/login", {"username": self.user, "password": self.password})["accessToken"]
-        self._json("PUT", path, body, token)
+        self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        entry = {"path": path, "body": body, "queued": time.time()}
+        (self.spool / f"{time.time_ns()}.json").write_text(json.dumps(entry))
 
-    def student(self, req: Request, **body) -> None:
-        self.put(f"/student/{req.stdid + self.basestdid}", body)
+    def flush(self) -> dict:
+        """Send the spooled writes in order; stop at the first that does not land."""
+        counts = {"landed": 0, "expired": 0, "pending": 0}
+        for item in sorted(self.spool.glob("*.json")) if self.url else []:
+            entry = json.loads(item.read_text())
+            try:
+                self._call("PUT", entry["path"], entry["body"])
+            except (OSError, ValueError, KeyError):
+                if time.time() - entry["queued"] < self.ttl:
+                    counts["pending"] = len(list(self.spool.glob("*.json")))
+                    break
+                counts["expired"] += 1
+            else:
+                counts["landed"] += 1
+            item.unlink()
+        return counts
+
+    def wait_cleaned(self, custid: int) -> str:
+        """Upstream waits for the customer's `cleaned` before RESET and PURGE; bounded."""
+        if not self.url:
+            return "no api-db"
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                if self._call("GET", f"/customers/{custid}").get("cleaned"):
+                    return "cleaned"
+            except (OSError, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                return "timed out"
+            time.sleep(self.poll)
+
+    def capacity(self, ws: str, seats: int) -> None:
+        """A RESET range frees `seats` seats of the workshop at once (upstream's OneView case)."""
+        if not self.url:
+            return
+        found = [w for w in self._call("GET", "/workshops") if w.get("notebook") == ws]
+        if found:
+            self.put(f"/workshop/{found[0]['id']}", {"capacity": seats})
+
+    def student(self, n: int, **body) -> None:
+        self.put(f"/student/{n + self.basestdid}", body)
 
     def customer(self, req: Request, **body) -> None:
         self.put(f"/customer/{req.custid}", body)
@@ -328,25 +389,26 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
         raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
                        f"read in {', '.join(sorted(gaps))})")
     password = random_password()
-    rebuild_home(cfg, req, render_context(cfg, req, password))
+    rebuild_home(cfg, req.stdid, req.ws, render_context(cfg, req, password))
     set_password(req.student, password)
-    api.student(req, password=password)
-    api.customer(req, active=True)
     hub.start(req.student)
+    api.student(req.stdid, password=password)
+    api.customer(req, active=True)
     return {"workshop": req.ws}
 
 
 def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    """Local work first (it never waits for the api-db), then the callbacks."""
     set_password(req.student, random_password())  # the participant's session is over
     percent = completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
-    api.customer(req, completionPercentage=percent)
     hub.stop(req.student)
-    if workshop_meta(cfg, req.ws)["reset"]:
-        api.student(req, assigned=True)
+    resets = workshop_meta(cfg, req.ws)["reset"]
+    if not resets:
+        rebuild_home(cfg, req.stdid)
+    api.customer(req, completionPercentage=percent)
+    api.student(req.stdid, assigned=resets)
+    if resets:
         api.customer(req, active=False)
-    else:
-        api.student(req, assigned=False)
-        rebuild_home(cfg, req, None)
     api.customer(req, cleaned=True)
     return {"workshop": req.ws, "completion": percent}
 
@@ -354,21 +416,26 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
 def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     if not workshop_meta(cfg, req.ws)["reset"]:
         raise Rejected(f"workshop {req.ws} does not reset")
-    password = random_password()
-    set_password(req.student, password)
-    hub.stop(req.student)
-    rebuild_home(cfg, req, None)
-    api.student(req, assigned=False, password=password)
-    return {"workshop": req.ws}
+    cleaned = api.wait_cleaned(req.custid)
+    if len(req.numbers) > 1:
+        api.capacity(req.ws, len(req.numbers))
+    for n in req.numbers:
+        password = random_password()
+        set_password(naming.student_name(n), password)
+        hub.stop(naming.student_name(n))
+        rebuild_home(cfg, n)
+        api.student(n, assigned=False, password=password)
+    return {"workshop": req.ws, "students": [naming.student_name(n) for n in req.numbers], "cleaned": cleaned}
 
 
 def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    cleaned = api.wait_cleaned(req.custid)
     hub.stop(req.student)
     password = random_password()
     set_password(req.student, password)
-    rebuild_home(cfg, req, None)
-    api.student(req, assigned=False, password=password)
-    return {}
+    rebuild_home(cfg, req.stdid)
+    api.student(req.stdid, assigned=False, password=password)
+    return {"cleaned": cleaned}
 
 
 HANDLERS = {"CREATE": create, "CLEANUP": cleanup, "RESET": reset, "PURGE": purge}
@@ -389,16 +456,27 @@ def handle(raw: bytes, cfg: dict) -> dict:
         log(cfg, **event)
         return event
     base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client}
+    api = ApiDb(cfg)
     try:
-        with student_lock(cfg, req.stdid):
-            result = HANDLERS[req.action](cfg, req, Hub(cfg), ApiDb(cfg))
+        with students_locked(cfg, req.numbers):
+            result = HANDLERS[req.action](cfg, req, Hub(cfg), api)
         event = {**base, "outcome": "done", **result}
     except Rejected as exc:
         event = {**base, "outcome": "rejected", "reason": str(exc)}
     except Exception as exc:  # logged, never half-done: homes are swapped in whole
         event = {**base, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    if api.url:
+        event["callbacks"] = api.flush()
     log(cfg, **event)
     return event
+
+
+def flush(cfg: dict) -> dict:
+    """`wod-mail-action flush` (a timer): send the callbacks the api-db missed; log what moved."""
+    counts = ApiDb(cfg).flush()
+    if counts["landed"] or counts["expired"]:
+        log(cfg, action="FLUSH", outcome="done", callbacks=counts)
+    return counts
 
 
 def test_action(cfg: dict, argv: list[str]) -> int:
@@ -422,6 +500,9 @@ def main(argv: list[str]) -> int:
     cfg = json.loads(CONFIG.read_text())
     if argv[:1] == ["test-action"]:
         return test_action(cfg, argv[1:])
+    if argv[:1] == ["flush"]:
+        flush(cfg)
+        return 0
     handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg)
     return 0  # the outcome is in the log; procmail must not bounce the message back
 
