@@ -156,6 +156,9 @@ class Settings:
                            "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
     WODNOBO_REF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
                                "a git branch or tag", "the branch or tag of WODNOBO")
+    HOOKS_DIR: str = setting("", _str, "empty or a directory on the machine running pyinfra",
+                             "public per-workshop scripts (create-, post-copy-, cleanup-, reset-<WORKSHOP>.sh[.j2]); "
+                             "the private ones live in PRIVATE_DIR/scripts")
     PRIVATE_DIR: str = setting("", lambda v: _str(v) and (v == "" or v.startswith("/")),
                                "empty or an absolute directory",
                                "the private overlay (its group_data/all.py sets it; workshops/ and templates/)")

@@ -197,3 +197,32 @@ def test_workshop_vars_reach_the_notebooks_by_their_upstream_names(backend):
     finally:
         backend.act("PURGE 16 5", body="")
         pyinfra()
+
+
+HOOK_LOG = "/tmp/wod-hooks.log"
+
+
+def test_hooks_run_in_upstreams_order_as_the_admin_without_arguments(backend):
+    backend.sh(f"rm -f {HOOK_LOG}")
+    event = backend.act("CREATE 20 11")
+    assert event["outcome"] == "done" and event["hooks"] == ["public/create-WKSHP-Test101.sh",
+                                                             "public/post-copy-WKSHP-Test101.sh"], event
+    assert backend.act("CLEANUP 20 11")["hooks"] == ["public/cleanup-WKSHP-Test101.sh"]
+    assert backend.lines(HOOK_LOG) == [
+        f"public {kind}-WKSHP-Test101.sh stdid=20 w=WKSHP-Test101 user={S.WODUSER} args=0"
+        for kind in ("create", "post-copy", "cleanup")]
+    backend.act("PURGE 20 11", body="")
+
+
+def test_a_failing_hook_leaves_the_home_as_it_was(backend):
+    home = f"{S.STUDDIR}/student20"
+    backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student20")
+    before = backend.home_digest(20)
+    backend.sh("touch /tmp/wod-hook-fail")
+    try:
+        event = backend.act("CREATE 20 12")
+    finally:
+        backend.sh("rm -f /tmp/wod-hook-fail")
+    assert event["outcome"] == "failed" and "post-copy-WKSHP-Test101.sh exited 3" in event["reason"], event
+    assert backend.home_digest(20) == before
+    assert backend.sh(f"ls -A {S.STUDDIR} | grep '^[.]' || true").stdout == ""

@@ -26,6 +26,11 @@ def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
         assert backend.act("CREATE 13 7")["outcome"] == "done"
         readme = backend.sh("cat /student/student13/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout
         assert "Welcome to Private Brand" in readme and f"web port is {30000 + 13 - 1}" in readme
+        # private hooks, templated with the overlay's values, run after the public ones (upstream's order)
+        assert backend.act("CREATE 13 8")["hooks"] == [
+            "public/create-WKSHP-Test101.sh", "private/create-WKSHP-Test101.sh",
+            "public/post-copy-WKSHP-Test101.sh", "private/post-copy-WKSHP-Test101.sh"]
+        assert "private create-WKSHP-Test101.sh stdid=13 brand=Private Brand" in backend.lines("/tmp/wod-hooks.log")
         assert backend.act("CREATE 14 7", body="WKSHP-Private101\n")["outcome"] == "done"
         assert "Private workshop by Private Brand" in backend.sh(
             "cat /student/student14/WKSHP-Private101/0-ReadMeFirst.ipynb").stdout

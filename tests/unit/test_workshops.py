@@ -85,3 +85,19 @@ def test_the_deploy_warns_which_workshops_read_variables_nobody_set(caplog):
     with caplog.at_level("WARNING", logger="pyinfra"):
         workshops.warn_unset_variables(replace(s, WORKSHOP_VARS={"IP-WKSHP-Unset101": "10.1.2.3"}))
     assert not [r for r in caplog.records if "nobody set" in r.getMessage()]
+
+
+def test_hooks_ship_with_the_workshops_public_then_private_the_j2_ones_rendered():
+    import tarfile
+
+    s = Settings(WODNOBO=str(FIXTURES / "workshops"), HOOKS_DIR=str(FIXTURES / "hooks"),
+                 PRIVATE_DIR=str(FIXTURES / "private"), BRANDING="Brand X")
+    found = workshops.hooks(s)
+    assert sorted(found) == [".hooks/private/create-WKSHP-Test101.sh", ".hooks/private/post-copy-WKSHP-Test101.sh",
+                             ".hooks/public/cleanup-WKSHP-Test101.sh", ".hooks/public/create-WKSHP-Test101.sh",
+                             ".hooks/public/post-copy-WKSHP-Test101.sh", ".hooks/public/reset-WKSHP-Reset101.sh"]
+    assert b"brand=Brand X" in found[".hooks/private/create-WKSHP-Test101.sh"]
+    tarball, _, _ = workshops.staged(s)
+    with tarfile.open(tarball) as tar:
+        member = tar.getmember(".hooks/public/create-WKSHP-Test101.sh")
+        assert member.mode == 0o755 and tar.extractfile(member).read().startswith(b"#!/bin/sh")

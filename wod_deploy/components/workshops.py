@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import tarfile
+from dataclasses import fields
 from pathlib import Path
 
 import yaml
@@ -28,11 +29,14 @@ from ..checks import expect
 from ..local import state_dir
 from ..operations.files import tree
 from ..runtime import mailapi as handler
+from ..runtime import render
 from ..settings import Settings
 from .mailapi import handler_config
 
 GIT_RE = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
 INDEX = ".wod-index.json"  # at the root of the shipped tree
+HOOKS = ".hooks"  # .hooks/public/create-WKSHP-X.sh, .hooks/private/..., beside the workshops
+HOOK_RE = re.compile(r"^(create|post-copy|cleanup|reset)-(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9_.-]*\.sh(\.j2)?$")
 _staged: dict[tuple, tuple[str, str, list[str]]] = {}
 
 
@@ -110,15 +114,38 @@ def index_entry(meta: dict) -> dict:
     return {"reset": meta.get("reset") is True, "range": rng if valid else None}
 
 
-def pack(workshops: dict[str, Path], index: dict | None = None) -> bytes:
-    """A tar of the merged workshops and their index, the same bytes for the same content (no
-    times, no owners)."""
+def hooks(settings: Settings) -> dict[str, bytes]:
+    """Upstream's per-workshop scripts, public (HOOKS_DIR) then private (PRIVATE_DIR/scripts):
+    {".hooks/<layer>/<name>": body}. A .j2 one is rendered with the settings, as upstream's
+    install templates them."""
+    found = {}
+    layers = (("public", settings.HOOKS_DIR),
+              ("private", settings.PRIVATE_DIR and str(Path(settings.PRIVATE_DIR) / "scripts")))
+    for layer, src in layers:
+        if not src or not Path(src).is_dir():
+            continue
+        for path in sorted(Path(src).iterdir()):
+            if not HOOK_RE.match(path.name):
+                continue
+            body = path.read_bytes()
+            if path.suffix == ".j2":
+                variables = {f.name: getattr(settings, f.name) for f in fields(settings)}
+                body = render.environment().from_string(body.decode()).render(variables).encode()
+            found[f"{HOOKS}/{layer}/{path.name.removesuffix('.j2')}"] = body
+    return found
+
+
+def pack(workshops: dict[str, Path], index: dict | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """A tar of the merged workshops, their index and the hooks (`extra`, executable), the same
+    bytes for the same content (no times, no owners)."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        body = json.dumps(index or {}, indent=1, sort_keys=True).encode() + b"\n"
-        info = tarfile.TarInfo(INDEX)
-        info.size, info.mode, info.uname, info.gname = len(body), 0o644, "root", "root"
-        tar.addfile(info, io.BytesIO(body))
+        files = {INDEX: (json.dumps(index or {}, indent=1, sort_keys=True).encode() + b"\n", 0o644)}
+        files.update({name: (body, 0o755) for name, body in sorted((extra or {}).items())})
+        for name, (body, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uname, info.gname = len(body), mode, "root", "root"
+            tar.addfile(info, io.BytesIO(body))
         for name in sorted(workshops):
             root = workshops[name]
             for path in [root, *sorted(root.rglob("*"))]:
@@ -134,11 +161,13 @@ def pack(workshops: dict[str, Path], index: dict | None = None) -> bytes:
 
 def staged(settings: Settings) -> tuple[str, str, list[str]]:
     """(local tarball, digest, workshop names), built once per run for the same sources."""
-    key = (settings.WODNOBO, settings.WODNOBO_REF, settings.PRIVATE_DIR)
+    scripts = hooks(settings)  # rendered with this host's settings
+    key = (settings.WODNOBO, settings.WODNOBO_REF, settings.PRIVATE_DIR,
+           tuple((name, hashlib.sha256(body).hexdigest()) for name, body in sorted(scripts.items())))
     if key not in _staged:
         found = _read(settings)
         workshops = {name: path for name, (path, _) in found.items()}
-        data = pack(workshops, {name: index_entry(meta) for name, (_, meta) in found.items()})
+        data = pack(workshops, {name: index_entry(meta) for name, (_, meta) in found.items()}, scripts)
         digest = hashlib.sha256(data).hexdigest()
         path = state_dir() / "cache" / f"workshops-{digest[:16]}.tar"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -229,8 +229,29 @@ def kill_processes(user: str) -> None:
     subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
 
 
-def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None) -> None:
-    """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written."""
+def run_hooks(cfg: dict, kind: str, req: Request, n: int, password: str = "") -> list[str]:
+    """Upstream's `<kind>-<WS>.sh`, public then private, as WODUSER (as procmail ran them), with
+    upstream's environment and no arguments; a failure raises (the action is logged as failed)."""
+    ran = []
+    for layer in ("public", "private"):
+        script = Path(cfg["workshops_dir"]) / ".hooks" / layer / f"{kind}-{req.ws}.sh"
+        if not (script.is_file() and os.access(script, os.X_OK)):
+            continue
+        admin = pwd.getpwnam(cfg["wod_user"])
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": admin.pw_dir, "USER": admin.pw_name,
+               "LOGNAME": admin.pw_name, "stdid": str(n), "stddir": naming.student_home(cfg["studdir"], n),
+               "w": req.workshop, "ws": req.ws, "randompw": password, "WODUSER": cfg["wod_user"]}
+        proc = subprocess.run(["runuser", "-u", admin.pw_name, "--", str(script)], env=env, cwd=admin.pw_dir,
+                              capture_output=True, text=True, timeout=cfg.get("hook_timeout", 600))
+        if proc.returncode:
+            raise RuntimeError(f"{layer}/{script.name} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        ran.append(f"{layer}/{script.name}")
+    return ran
+
+
+def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, after=None) -> None:
+    """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written.
+    `after` runs once the new home is in place; if it fails, the old home comes back."""
     student, home = naming.student_name(n), Path(naming.student_home(cfg["studdir"], n))
     account = pwd.getpwnam(student)
     # a private directory beside the home (same filesystem: the swap is two renames), root's 0700
@@ -251,6 +272,15 @@ def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None) -
     if home.exists():
         os.rename(home, stale)
     os.rename(fresh, home)
+    try:
+        if after:
+            after()
+    except BaseException:
+        os.rename(home, work / "failed")
+        if stale.exists():
+            os.rename(stale, home)
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -389,16 +419,19 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
         raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
                        f"read in {', '.join(sorted(gaps))})")
     password = random_password()
-    rebuild_home(cfg, req.stdid, req.ws, render_context(cfg, req, password))
+    ran = run_hooks(cfg, "create", req, req.stdid, password)
+    rebuild_home(cfg, req.stdid, req.ws, render_context(cfg, req, password),
+                 after=lambda: ran.extend(run_hooks(cfg, "post-copy", req, req.stdid, password)))
     set_password(req.student, password)
     hub.start(req.student)
     api.student(req.stdid, password=password)
     api.customer(req, active=True)
-    return {"workshop": req.ws}
+    return {"workshop": req.ws, "hooks": ran}
 
 
 def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     """Local work first (it never waits for the api-db), then the callbacks."""
+    ran = run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
     set_password(req.student, random_password())  # the participant's session is over
     percent = completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
     hub.stop(req.student)
@@ -410,7 +443,7 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     if resets:
         api.customer(req, active=False)
     api.customer(req, cleaned=True)
-    return {"workshop": req.ws, "completion": percent}
+    return {"workshop": req.ws, "completion": percent, "hooks": ran}
 
 
 def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
@@ -419,13 +452,16 @@ def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     cleaned = api.wait_cleaned(req.custid)
     if len(req.numbers) > 1:
         api.capacity(req.ws, len(req.numbers))
-    for n in req.numbers:
-        password = random_password()
+    passwords = {n: random_password() for n in req.numbers}
+    for n, password in passwords.items():  # the reset scripts may need the new passwords
         set_password(naming.student_name(n), password)
+    ran = run_hooks(cfg, "reset", req, req.stdid, passwords[req.stdid])
+    for n, password in passwords.items():
         hub.stop(naming.student_name(n))
         rebuild_home(cfg, n)
         api.student(n, assigned=False, password=password)
-    return {"workshop": req.ws, "students": [naming.student_name(n) for n in req.numbers], "cleaned": cleaned}
+    return {"workshop": req.ws, "students": [naming.student_name(n) for n in req.numbers], "cleaned": cleaned,
+            "hooks": ran}
 
 
 def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
