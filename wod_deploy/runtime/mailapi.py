@@ -238,9 +238,10 @@ def run_hooks(cfg: dict, kind: str, req: Request, n: int, password: str = "") ->
         if not (script.is_file() and os.access(script, os.X_OK)):
             continue
         admin = pwd.getpwnam(cfg["wod_user"])
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": admin.pw_dir, "USER": admin.pw_name,
-               "LOGNAME": admin.pw_name, "stdid": str(n), "stddir": naming.student_home(cfg["studdir"], n),
-               "w": req.workshop, "ws": req.ws, "randompw": password, "WODUSER": cfg["wod_user"]}
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": admin.pw_dir,
+               "USER": admin.pw_name, "LOGNAME": admin.pw_name, "WODUSER": cfg["wod_user"],
+               "stdid": str(n), "stddir": naming.student_home(cfg["studdir"], n), "w": req.workshop, "ws": req.ws,
+               "randompw": password}
         proc = subprocess.run(["runuser", "-u", admin.pw_name, "--", str(script)], env=env, cwd=admin.pw_dir,
                               capture_output=True, text=True, timeout=cfg.get("hook_timeout", 600))
         if proc.returncode:
