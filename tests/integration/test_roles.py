@@ -7,7 +7,7 @@ import pytest
 
 from wod_deploy.testing import hosts
 
-from .conftest import NAME, S, pyinfra, wod_deploy
+from .conftest import NAME, Backend, S, pyinfra, timing, wod_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +66,40 @@ s.close()
 """
 
 
+def upstream_create(backend, api_db, n: int) -> dict:
+    """Upstream's bytes from the api-db host to the backend's own address; the handler's outcome."""
+    log = f"{S.log_dir}/mail-api.log"
+    before = len(backend.lines(log))
+    dialogue = API_DB_DIALOGUE.format(sender=S.WODSENDER, user=S.WODUSER, backend=f"{backend.host.name}.wod.test",
+                                      n=n)
+    sent = subprocess.run(["docker", "exec", "-i", api_db.container, "python3", "-c", SEND, backend.host.address,
+                           str(S.POSTPORT)], input=dialogue, capture_output=True, text=True, timeout=60)
+    assert sent.stdout.startswith("220 "), sent.stdout + sent.stderr
+    return json.loads(backend.wait_for_new_line(log, before))
+
+
 def test_the_upstream_api_db_dialogue_from_the_api_db_host_creates(backend, others):
     api_db = others[0]
     every = ",".join([NAME, *(h.name for h in others)])
     pyinfra(limit=None, env={"WOD_HOSTS": every})  # the backend takes mail from its api-db host
-    n = 6
-    before = len(backend.lines(f"{S.log_dir}/mail-api.log"))
-    dialogue = API_DB_DIALOGUE.format(sender=S.WODSENDER, user=S.WODUSER, backend=f"{NAME}.wod.test", n=n)
-    sent = subprocess.run(["docker", "exec", "-i", api_db.container, "python3", "-c", SEND, backend.host.address,
-                           str(S.POSTPORT)], input=dialogue, capture_output=True, text=True, timeout=60)
-    assert sent.stdout.startswith("220 "), sent.stdout + sent.stderr
-    event = json.loads(backend.wait_for_new_line(f"{S.log_dir}/mail-api.log", before))
-    assert (event["action"], event["student"], event["outcome"]) == ("CREATE", f"student{n}", "done"), event
+    event = upstream_create(backend, api_db, 6)
+    assert (event["action"], event["student"], event["outcome"]) == ("CREATE", "student6", "done"), event
     assert event["client"] == api_db.address  # authenticated as the api-db host postfix saw
-    backend.act(f"PURGE {n} 77", body="")
+    backend.act("PURGE 6 77", body="")
+
+
+def test_the_same_on_a_debian_13_backend(backend, others):
+    """Postfix 3.10 refuses pipelining before the banner and bare LF by default: not on POSTPORT."""
+    name = f"{NAME}-d13"
+    host = hosts.up(role="backend", name=name, distro="debian-13")
+    try:
+        every = ",".join([name, *(h.name for h in others)])
+        results, _, seconds = pyinfra(limit=name, env={"WOD_HOSTS": every})
+        timing("first converge of deploys/backend.py on Debian 13", seconds)
+        assert results["results"]["failed_hosts"] == []
+        d13 = Backend(host=host, first_run=results, second_run={})
+        assert d13.sh("postconf -h mail_version").stdout.startswith("3.10"), "not Debian 13's postfix"
+        event = upstream_create(d13, others[0], 6)
+        assert (event["student"], event["outcome"], event["client"]) == ("student6", "done", others[0].address), event
+    finally:
+        hosts.down(name)

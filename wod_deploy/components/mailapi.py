@@ -89,15 +89,19 @@ def owned(s: Settings) -> list[managed.Item]:
         File("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
         File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), mode=0o755),
         File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s))),
-        *callback_units(s),
+        *units(s),
         Service("postfix"),
+        Service("wod-mail-api.socket"),
         Service("wod-callbacks.timer"),
     ]
 
 
-def callback_units(s: Settings) -> list[File]:
-    return [File("/etc/systemd/system/wod-callbacks.service", render("wod-callbacks.service.j2", s)),
-            File("/etc/systemd/system/wod-callbacks.timer", render("wod-callbacks.timer.j2", s))]
+def units(s: Settings) -> list[File]:
+    """The handler's socket and service (procmail connects, systemd runs the handler as root) and
+    the callback retry timer."""
+    return [File(f"/etc/systemd/system/{name}", render(f"{name}.j2", s))
+            for name in ("wod-mail-api.socket", "wod-mail-api@.service", "wod-callbacks.service",
+                         "wod-callbacks.timer")]
 
 
 @pyinfra_deploy("Mail API")
@@ -107,7 +111,7 @@ def deploy(settings: Settings):
                    main=main_cf(s), master=master_cf(s))
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API")
-    systemd.daemon_reload(name="Reload units (callback timer)", _if=any_changed(*(ops[u] for u in callback_units(s))))
+    systemd.daemon_reload(name="Reload units (mail API)", _if=any_changed(*(ops[u] for u in units(s))))
     managed.deploy([i for i in items if isinstance(i, Service)], "Mail API")
     if s.WODAPIDBURL:
         password = os.environ.get("WOD_APIDB_PASSWORD", "")

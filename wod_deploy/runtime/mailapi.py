@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import smtplib
+import socket
 import string
 import subprocess
 import sys
@@ -533,14 +534,29 @@ def test_action(cfg: dict, argv: list[str]) -> int:
     return 0
 
 
+def submit(socket_path: str) -> int:
+    """procmail's side: one message from stdin to the handler's socket; its outcome back."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(3600)
+        conn.connect(socket_path)
+        conn.sendall(sys.stdin.buffer.read(MAX_MESSAGE + 1))
+        conn.shutdown(socket.SHUT_WR)
+        reply = b"".join(iter(lambda: conn.recv(4096), b""))
+    print(reply.decode(errors="replace").strip())
+    return 0 if reply else 1  # no reply: the handler never ran (procmail logs it)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["submit"]:
+        return submit(argv[1])
     cfg = json.loads(CONFIG.read_text())
     if argv[:1] == ["test-action"]:
         return test_action(cfg, argv[1:])
     if argv[:1] == ["flush"]:
         flush(cfg)
         return 0
-    handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg)
+    event = handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg)
+    print(json.dumps(event, sort_keys=True), flush=True)  # to the socket: procmail's log
     return 0  # the outcome is in the log; procmail must not bounce the message back
 
 
