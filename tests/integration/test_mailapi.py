@@ -49,7 +49,8 @@ def test_create_cleanup_purge(backend):
 
 
 ATTACKS = [
-    ("other-sender", "CREATE 4 1", "WKSHP-Test101\n", "mallory@example.org", "procmail"),
+    ("other-sender", "CREATE 4 1", "WKSHP-Test101\n", "mallory@example.org", "not the mail API sender"),
+    ("not-an-action", "HELLO 4 1", "WKSHP-Test101\n", S.WODSENDER, "procmail"),
     ("stdid-out-of-range", f"CREATE {S.USERMAX + 1} 1", "WKSHP-Test101\n", S.WODSENDER, "outside"),
     ("unknown-workshop", "CREATE 4 1", "WKSHP-Nope101\n", S.WODSENDER, "does not exist"),
     ("shell-everywhere", "CREATE 4;touch${IFS}/tmp/pwned1 $(touch${IFS}/tmp/pwned2) `touch${IFS}/tmp/pwned3`@x.org",
