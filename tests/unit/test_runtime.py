@@ -248,3 +248,31 @@ def test_the_variables_a_workshop_needs_are_found_in_its_templates():
 
 def test_ansible_random_with_a_seed_is_ansibles():
     assert render.ansible_random(65000, seed="localhost12") == 23682  # what ansible-core 2.17 printed
+
+
+PAYLOAD = "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ cycler.__init__.__globals__.os.system('id') }}"
+
+
+def test_a_template_cannot_reach_python_internals(tmp_path):
+    import jinja2.exceptions
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "evil.ipynb").write_text(PAYLOAD)
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        render.render_tree(tmp_path / "src", tmp_path / "out", {}, host="localhost")
+
+
+def test_completion_reads_no_symlink_fifo_or_huge_file(tmp_path):
+    import os
+
+    nb = {"cells": [{"cell_type": "code", "execution_count": 1}, {"cell_type": "code", "execution_count": None}]}
+    (tmp_path / "a.ipynb").write_text(json.dumps(nb))
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": 1}] * 50}))
+    (tmp_path / "link.ipynb").symlink_to(secret)  # would be root's file
+    os.mkfifo(tmp_path / "hang.ipynb")  # would block a reader forever
+    with open(tmp_path / "huge.ipynb", "wb") as f:
+        f.truncate(mailapi.MAX_NOTEBOOK + 1)
+    assert mailapi.completion(tmp_path) == 50
+    (tmp_path.parent / "linked").symlink_to(tmp_path)
+    assert mailapi.completion(tmp_path.parent / "linked") == 0

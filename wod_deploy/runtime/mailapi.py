@@ -35,6 +35,7 @@ import smtplib
 import socket
 import string
 import subprocess
+import stat
 import sys
 import tempfile
 import time
@@ -161,15 +162,37 @@ def received_from(msg) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+MAX_NOTEBOOK = 16 * 1024 * 1024
+
+
+def read_notebook(path: Path) -> dict | None:
+    """A notebook the participant wrote, read as root without trusting it: no symlink followed,
+    no FIFO or device opened for reading (O_NONBLOCK, then a regular-file check), size-bounded."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_NOTEBOOK:
+            return None
+        try:
+            data = json.loads(f.read(MAX_NOTEBOOK + 1))
+        except ValueError:
+            return None
+    return data if isinstance(data, dict) else None
+
+
 def completion(notebook_dir: Path) -> int:
     """Share (0..100) of the code cells that were executed, over the workshop's notebooks."""
     total = done = 0
+    if notebook_dir.is_symlink() or not notebook_dir.is_dir():
+        return 0
     for nb in sorted(notebook_dir.glob("*.ipynb")):
-        try:
-            cells = json.loads(nb.read_text()).get("cells", [])
-        except (OSError, ValueError):
-            continue
-        for cell in cells:
+        cells = (read_notebook(nb) or {}).get("cells", [])
+        for cell in cells if isinstance(cells, list) else []:
+            if not isinstance(cell, dict):
+                continue
             if cell.get("cell_type") == "code":
                 total += 1
                 done += cell.get("execution_count") is not None
@@ -435,8 +458,8 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     """Local work first (it never waits for the api-db), then the callbacks."""
     ran = run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
     set_password(req.student, random_password())  # the participant's session is over
+    hub.stop(req.student)  # nothing of theirs still writing while the notebooks are read
     percent = completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
-    hub.stop(req.student)
     resets = workshop_meta(cfg, req.ws)["reset"]
     if not resets:
         rebuild_home(cfg, req.stdid)

@@ -78,10 +78,13 @@ FILTERS = {
 
 
 def environment():
-    """Jinja2 as Ansible's template module sets it up: trim_blocks on, undefined is an error."""
+    """Jinja2 as Ansible's template module sets it up (trim_blocks on, undefined is an error), but
+    sandboxed: a workshop template cannot reach Python's internals (and from there `os`)."""
     import jinja2  # the hub venv has it; imported late so mailapi's parsing needs only the stdlib
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                                        trim_blocks=True)
     env.filters.update(FILTERS)
     return env
 
