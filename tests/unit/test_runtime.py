@@ -202,17 +202,14 @@ def test_reset_waits_for_cleaned_and_frees_the_range_capacity(cfg, apidb, monkey
     done = []
     monkeypatch.setattr(mailapi, "rebuild_home", lambda cfg, n, *a, **k: done.append(("home", n)))
     monkeypatch.setattr(mailapi, "set_password", lambda user, pw: done.append(("password", user)))
-
-    class Hub:
-        def stop(self, user):
-            done.append(("stop", user))
+    monkeypatch.setattr(mailapi, "evict", lambda cfg, hub, n: done.append(("evict", n)))
 
     req = parse(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
     api = mailapi.ApiDb(cfg)
-    result = mailapi.reset(cfg, req, Hub(), api)
+    result = mailapi.reset(cfg, req, None, api)
     assert result["cleaned"] == "cleaned" and result["students"] == ["student1", "student2", "student3"]
     assert [c[1] for c in apidb.calls if c[0] == "GET"] == ["/api/customers/42", "/api/customers/42", "/api/workshops"]
-    assert [n for what, n in done if what == "home"] == [1, 2, 3]
+    assert [n for what, n in done if what in ("evict", "home")] == [1, 1, 2, 2, 3, 3]
     api.flush()
     puts = [c[1:3] for c in apidb.calls if c[0] == "PUT"]
     assert puts[0] == ("/api/workshop/9", {"capacity": 3})

@@ -33,9 +33,9 @@ import secrets
 import shutil
 import smtplib
 import socket
+import stat
 import string
 import subprocess
-import stat
 import sys
 import tempfile
 import time
@@ -250,7 +250,43 @@ def set_password(user: str, password: str) -> None:
 
 
 def kill_processes(user: str) -> None:
-    subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+    """Every process of the user, for certain: killed again until none is left (a forking loop
+    outruns a single pkill)."""
+    for _ in range(100):
+        subprocess.run(["pkill", "-KILL", "-U", user], capture_output=True)
+        subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+        if subprocess.run(["pgrep", "-U", user], capture_output=True).returncode and \
+                subprocess.run(["pgrep", "-u", user], capture_output=True).returncode:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"processes of {user} survive being killed")
+
+
+SYSV_IPC = {"/proc/sysvipc/shm": "-m", "/proc/sysvipc/msg": "-q", "/proc/sysvipc/sem": "-s"}
+
+
+def evict(cfg: dict, hub: "Hub", n: int) -> None:
+    """The slot goes to the next participant with nothing of this one left: hub user deleted
+    (its tokens and sessions with it), crontab gone, every process killed, its files in the
+    shared temporary directories and its System V IPC objects removed."""
+    user = naming.student_name(n)
+    uid = pwd.getpwnam(user).pw_uid
+    hub.forget(user)
+    subprocess.run(["crontab", "-r", "-u", user], capture_output=True)
+    kill_processes(user)
+    for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+        subprocess.run(["find", shared, "-xdev", "-mindepth", "1", "-uid", str(uid), "-delete"], capture_output=True)
+    for table, flag in SYSV_IPC.items():
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        header = Path(table).read_text().splitlines()[0].split()
+        for row in rows:
+            fields = dict(zip(header, row.split()))
+            if fields.get("uid") == str(uid):
+                ident = fields.get("shmid") or fields.get("msqid") or fields.get("semid")
+                subprocess.run(["ipcrm", flag, ident], capture_output=True)
 
 
 def run_hooks(cfg: dict, kind: str, req: Request, n: int, password: str = "") -> list[str]:
@@ -349,6 +385,16 @@ class Hub:
     def stop(self, user: str) -> None:
         self.call("DELETE", f"/users/{user}/server", ok=(202, 204, 400, 404))
 
+    def forget(self, user: str, timeout: float = 60) -> None:
+        """Stop the user's server, then delete the hub user: its API tokens and login sessions
+        go with it (a login re-creates the user)."""
+        self.stop(user)
+        deadline = time.monotonic() + timeout
+        while self.call("DELETE", f"/users/{user}", ok=(204, 400, 404)) == 400:  # 400: still stopping
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"hub: {user}'s server did not stop")
+            time.sleep(0.5)
+
 
 class ApiDb:
     """The api-db, called back as upstream does, a fresh login for every call (tokens expire).
@@ -443,6 +489,7 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
         names = sorted(set().union(*gaps.values()))
         raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
                        f"read in {', '.join(sorted(gaps))})")
+    evict(cfg, hub, req.stdid)  # whatever the slot's last participant left behind
     password = random_password()
     ran = run_hooks(cfg, "create", req, req.stdid, password)
     rebuild_home(cfg, req.stdid, req.ws, render_context(cfg, req, password),
@@ -458,7 +505,7 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     """Local work first (it never waits for the api-db), then the callbacks."""
     ran = run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
     set_password(req.student, random_password())  # the participant's session is over
-    hub.stop(req.student)  # nothing of theirs still writing while the notebooks are read
+    evict(cfg, hub, req.stdid)  # nothing of theirs still running (nor writing the notebooks read next)
     percent = completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
     resets = workshop_meta(cfg, req.ws)["reset"]
     if not resets:
@@ -482,7 +529,7 @@ def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
         set_password(naming.student_name(n), password)
     ran = run_hooks(cfg, "reset", req, req.stdid, passwords[req.stdid])
     for n, password in passwords.items():
-        hub.stop(naming.student_name(n))
+        evict(cfg, hub, n)
         rebuild_home(cfg, n)
         api.student(n, assigned=False, password=password)
     return {"workshop": req.ws, "students": [naming.student_name(n) for n in req.numbers], "cleaned": cleaned,
@@ -491,7 +538,7 @@ def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
 
 def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     cleaned = api.wait_cleaned(req.custid)
-    hub.stop(req.student)
+    evict(cfg, hub, req.stdid)
     password = random_password()
     set_password(req.student, password)
     rebuild_home(cfg, req.stdid)
