@@ -14,10 +14,13 @@ SETTINGS = ("--data", f"WODAPIDBURL=http://127.0.0.1:{PORT}/api", "--data", "CLE
             "--data", "CALLBACK_RETRY=3")
 
 
+STOP = "pkill -f '[f]ake_apidb.py'"  # the brackets keep pkill from matching this very shell
+
+
 def start_fake(backend, cleaned: str = "true") -> None:
-    backend.sh(f"pkill -f fake_apidb.py; rm -f {CALLS}", check=False)
-    subprocess.run(["docker", "cp", str(ROOT / "tests" / "fake_apidb.py"), f"{backend.host.container}:/tmp/"],
-                   check=True)
+    backend.sh(f"{STOP}; rm -f {CALLS}", check=False)
+    # /tmp is a tmpfs in the throwaway hosts: docker cp cannot write there, a pipe can
+    backend.sh("cat > /tmp/fake_apidb.py", stdin=(ROOT / "tests" / "fake_apidb.py").read_text())
     subprocess.run(["docker", "exec", "-d", backend.host.container, "python3", "/tmp/fake_apidb.py", str(PORT),
                     CALLS, cleaned], check=True)
     deadline = time.monotonic() + 15
@@ -37,7 +40,7 @@ def with_apidb(backend):
     results, _, _ = pyinfra(*SETTINGS, env={"WOD_APIDB_PASSWORD": "moderator-pw"})
     assert results["results"]["failed_hosts"] == []
     yield
-    backend.sh("pkill -f fake_apidb.py", check=False)
+    backend.sh(STOP, check=False)
     pyinfra()  # back to a backend without api-db
 
 
@@ -61,7 +64,7 @@ def test_reset_of_a_range_polls_cleaned_and_frees_the_capacity(backend, with_api
 def test_with_the_api_db_down_cleanup_still_cleans_and_the_callbacks_land_once_later(backend, with_apidb):
     n, home = 4, f"{S.STUDDIR}/student4"
     assert backend.act(f"CREATE {n} 43")["outcome"] == "done"
-    backend.sh("pkill -f fake_apidb.py")
+    backend.sh(STOP)
     event = backend.act(f"CLEANUP {n} 43")
     assert event["outcome"] == "done" and event["callbacks"]["pending"] == 3, event
     assert not backend.server_ready(f"student{n}")

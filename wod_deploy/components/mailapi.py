@@ -36,13 +36,15 @@ def apidb_secret(s: Settings) -> str:
 
 
 def main_cf(s: Settings) -> dict[str, str]:
-    networks = " ".join(["127.0.0.0/8", *s.mail_clients])
+    networks = " ".join(s.mail_clients)  # never localhost: students share it
     return {
         "myhostname": s.WODBEEXTFQDN,
         "mydestination": "$myhostname, localhost.localdomain, localhost",
         "inet_interfaces": "all",
         "inet_protocols": "ipv4",
         "mynetworks": networks,
+        # local submission (sendmail) is for root and the admin: students share this host
+        "authorized_submit_users": f"root, {s.WODUSER}",
         "smtpd_client_restrictions": "permit_mynetworks, reject",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
         "smtpd_recipient_restrictions": "permit_mynetworks, reject",
@@ -71,7 +73,7 @@ def handler_config(s: Settings) -> dict:
         "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS,
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
-        "clients": ["127.0.0.0/8", *s.mail_clients],
+        "clients": s.mail_clients,
         "spool_dir": f"{s.data_dir}/callbacks", "callback_ttl": s.CALLBACK_TTL, "lock_dir": "/run/wod-mail-api",
         "cleaned_wait": s.CLEANED_WAIT, "cleaned_poll": s.CLEANED_POLL,
         "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),
@@ -87,8 +89,8 @@ def owned(s: Settings) -> list[managed.Item]:
         File(f"{s.lib_dir}/naming.py", (RUNTIME / "naming.py").read_text()),
         File(f"{s.lib_dir}/render.py", (RUNTIME / "render.py").read_text()),
         File("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
-        File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), mode=0o755),
-        File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s))),
+        File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), "root", s.WODUSER, 0o750),
+        File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s)), "root", s.WODUSER, 0o640),
         *units(s),
         Service("postfix"),
         Service("wod-mail-api.socket"),
