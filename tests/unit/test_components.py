@@ -33,3 +33,16 @@ def test_no_path_is_owned_by_two_components():
         for item in owned(component, Settings(WODBEEXTFQDN="hub.example.org")):
             assert item.path not in seen, f"{item.path}: {seen.get(item.path)} and {component.__name__}"
             seen[item.path] = component.__name__
+
+
+def test_the_mail_api_never_trusts_localhost():
+    from wod_deploy.components import mailapi
+
+    s = Settings(MAILAPI_CLIENTS=("10.0.0.9",), APIDB_ADDRESSES=("10.0.0.5",))
+    main = mailapi.main_cf(s)
+    assert main["mynetworks"] == "10.0.0.5 10.0.0.9" and "127." not in main["mynetworks"]
+    assert main["authorized_submit_users"] == "root, wodadmin"  # no sendmail for students
+    assert mailapi.handler_config(s)["clients"] == ["10.0.0.5", "10.0.0.9"]
+    tools = {f.path: f for f in mailapi.owned(s) if isinstance(f, File)}
+    for path in ("/usr/local/bin/wod-test-action", f"{s.etc_dir}/mailapi.json"):
+        assert (tools[path].user, tools[path].group, tools[path].mode & 0o007) == ("root", "wodadmin", 0), path

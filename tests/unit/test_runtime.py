@@ -273,3 +273,11 @@ def test_completion_reads_no_symlink_fifo_or_huge_file(tmp_path):
     assert mailapi.completion(tmp_path) == 50
     (tmp_path.parent / "linked").symlink_to(tmp_path)
     assert mailapi.completion(tmp_path.parent / "linked") == 0
+
+
+def test_root_on_the_handlers_socket_needs_no_smtp_trail(cfg):
+    """wod-test-action (root) hands a bare request to the socket; anyone else needs postfix's trail."""
+    bare = b"Subject: CREATE 3 0\n\nWKSHP-Test101\n"
+    assert parse(bare, cfg, local_root=True).client == "local root"
+    with pytest.raises(Rejected, match="envelope sender"):
+        parse(bare, cfg)
