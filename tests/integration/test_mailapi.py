@@ -95,7 +95,7 @@ def test_wod_test_action_crafts_the_same_mail(backend):
     before = len(backend.lines(LOG))
     out = backend.sh("wod-test-action CREATE WKSHP-Test101 12").stdout
     assert "sent CREATE 12 0" in out
-    event = json.loads(backend.wait_for_new_line(LOG, before))
+    event = backend.next_event(before)
     assert (event["action"], event["student"], event["outcome"]) == ("CREATE", "student12", "done"), event
     backend.act("PURGE 12 0", body="")
 

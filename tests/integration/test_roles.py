@@ -1,6 +1,5 @@
 """The role guard: a role's deploy never touches a host of another role, even without --limit."""
 
-import json
 import subprocess
 
 import pytest
@@ -75,7 +74,7 @@ def upstream_create(backend, api_db, n: int) -> dict:
     sent = subprocess.run(["docker", "exec", "-i", api_db.container, "python3", "-c", SEND, backend.host.address,
                            str(S.POSTPORT)], input=dialogue, capture_output=True, text=True, timeout=60)
     assert sent.stdout.startswith("220 "), sent.stdout + sent.stderr
-    return json.loads(backend.wait_for_new_line(log, before))
+    return backend.next_event(before)
 
 
 def test_the_upstream_api_db_dialogue_from_the_api_db_host_creates(backend, others):

@@ -433,9 +433,17 @@ class ApiDb:
         (self.spool / f"{time.time_ns()}.json").write_text(json.dumps(entry))
 
     def flush(self) -> dict:
-        """Send the spooled writes in order; stop at the first that does not land."""
+        """Send the spooled writes in order; stop at the first that does not land. One flusher at
+        a time (the timer and an action may both try): each write is sent once."""
         counts = {"landed": 0, "expired": 0, "pending": 0}
-        for item in sorted(self.spool.glob("*.json")) if self.url else []:
+        if not self.url or not self.spool.is_dir():
+            return counts
+        with open(self.spool / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._flush(counts)
+
+    def _flush(self, counts: dict) -> dict:
+        for item in sorted(self.spool.glob("*.json")):
             entry = json.loads(item.read_text())
             try:
                 self._call("PUT", entry["path"], entry["body"])
