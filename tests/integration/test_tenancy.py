@@ -89,8 +89,9 @@ def test_after_cleanup_nothing_of_the_participant_is_left(backend, untouched):
     session.get(f"{backend.hub}/hub/login", timeout=10)
     session.post(f"{backend.hub}/hub/login", data={"username": user, "password": password,
                                                    "_xsrf": session.cookies.get("_xsrf", "")}, timeout=60)
+    xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub"))
     minted = session.post(f"{backend.hub}/hub/api/users/{user}/tokens", json={"note": "keep"},
-                          headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=30)
+                          headers={"X-XSRFToken": xsrf}, timeout=30)
     assert minted.status_code in (200, 201), minted.text
     token = minted.json()["token"]
     assert requests.get(f"{backend.hub}/hub/api/user", headers={"Authorization": f"token {token}"},
