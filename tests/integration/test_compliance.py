@@ -69,7 +69,7 @@ DRIFTS = [
     ("postfix-back-on-25", "postconf -M 'smtp/inet=smtp inet n - y - - smtpd'", "mailapi.postfix_master",
      "master.cf smtp/inet"),
     ("postfix-open-relay", "postconf -e 'mynetworks = 0.0.0.0/0'", "mailapi.postfix_main", "main.cf mynetworks"),
-    ("procmail-rules-edited", f"sed -i 's/^[*] ^From:.*/* .*/' /home/{S.WODUSER}/.procmailrc", "mailapi.file",
+    ("procmail-rules-edited", f"sed -i 's/(CREATE|/(CREATE|DELETE|/' /home/{S.WODUSER}/.procmailrc", "mailapi.file",
      f"/home/{S.WODUSER}/.procmailrc"),
     ("fail2ban-jail-edited", "sed -i 's/^maxretry = 3/maxretry = 30/' /etc/fail2ban/jail.local",
      "fail2ban.file", "/etc/fail2ban/jail.local"),
