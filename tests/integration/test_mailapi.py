@@ -124,7 +124,7 @@ def test_a_failed_create_leaves_the_home_as_it_was(backend):
     backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student16")
     before = backend.home_digest(16)
     event = backend.act("CREATE 16 5", body="WKSHP-Broken101\n")
-    assert event["outcome"] == "failed" and "ValueError" in event["reason"], event
+    assert event["outcome"] == "failed" and "IndexError" in event["reason"], event
     assert backend.home_digest(16) == before
     assert backend.sh(f"ls -A {S.STUDDIR} | grep -c '^[.]student16'", check=False).stdout.strip() == "0"
 

@@ -281,3 +281,9 @@ def test_root_on_the_handlers_socket_needs_no_smtp_trail(cfg):
     assert parse(bare, cfg, local_root=True).client == "local root"
     with pytest.raises(Rejected, match="envelope sender"):
         parse(bare, cfg)
+
+
+def test_the_broken_fixture_workshop_fails_half_way_through_rendering(tmp_path):
+    """The integration test of a failed CREATE relies on it: Ansible's random of nothing raises."""
+    with pytest.raises(IndexError):
+        render.render_tree(FIXTURES / "WKSHP-Broken101", tmp_path / "out", {"STDID": 1}, host="localhost")
