@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """The WoD mail API on a backend: CREATE, CLEANUP, RESET and PURGE a student's workspace.
 
-Postfix delivers a message for WODUSER to procmail, which pipes it here (as root, via sudo):
+Postfix delivers a message for WODUSER to procmail, which hands it (`submit`) to this handler's
+unix socket; systemd runs the handler as root for each connection:
 
-    Subject: <ACTION> <stdid> <customerid> [email]
+    Subject: <ACTION> <stdid | min,max for RESET> <customerid> [email]
     Body:    the workshop name, e.g. WKSHP-Docker101 (CHLG-... for a challenge)
 
 This is upstream's protocol (procmail-action.sh), kept so the upstream api-db works unchanged;
-but every field is validated before anything happens, no value from a mail reaches a shell
-(every command is an argv list), and a student's home is rebuilt aside and swapped in, so a
-failed action leaves the home as it was. Every message is logged with its outcome.
+but a request is authenticated on the envelope sender and the client address postfix recorded,
+every field is validated before anything happens, no value from a mail reaches a shell (every
+command is an argv list), one student's actions run one at a time, and a home is rebuilt aside
+and swapped in, so a failed action leaves it as it was. Every message is logged with its outcome.
 
 Standalone on purpose: it runs with the JupyterHub venv's python (for Jinja2) and imports
-nothing from wod-deploy but naming.py, shipped beside it. Configuration: mailapi.json and the
-workshops' index (.wod-index.json), both written by the deploy.
+nothing from wod-deploy but naming.py and render.py, shipped beside it. Configuration:
+mailapi.json and the workshops' index (.wod-index.json), both written by the deploy.
 
-    wod-mail-action                       read one message on stdin (procmail)
-    wod-test-action ACTION WORKSHOP STDID send the same mail to the local postfix (admins)
+    mailapi.py                            handle one message on stdin (the socket; systemd)
+    mailapi.py submit SOCKET              procmail's side: stdin to the socket
+    mailapi.py flush                      send the api-db callbacks still spooled (a timer)
+    wod-test-action ACTION WORKSHOP STDID root hands the same request to the socket (admins)
 """
 
 from __future__ import annotations
