@@ -108,3 +108,9 @@ def test_after_cleanup_nothing_of_the_participant_is_left(backend, untouched):
     assert backend.sh(f"pgrep -u {user}", check=False).returncode != 0
     assert backend.sh(f"find /tmp /dev/shm -user {user}").stdout == ""
     assert json.loads(backend.lines(MAIL_LOG)[-1])["outcome"] == "done"
+    # and the slot works for the next participant: a CREATE, then a login with the new password
+    assert backend.act(f"CREATE {n} 34")["outcome"] == "done"
+    password = backend.sh(f"grep -o 'your password is [A-Za-z0-9]*' {S.STUDDIR}/{user}/WKSHP-Test101/"
+                          "0-ReadMeFirst.ipynb").stdout.split()[-1]
+    assert backend.login(user, password).status_code == 302
+    backend.act(f"PURGE {n} 34", body="")

@@ -390,14 +390,16 @@ class Hub:
         self.call("DELETE", f"/users/{user}/server", ok=(202, 204, 400, 404))
 
     def forget(self, user: str, timeout: float = 60) -> None:
-        """Stop the user's server, then delete the hub user: its API tokens and login sessions
-        go with it (a login re-creates the user)."""
+        """Stop the user's server, delete the hub user (its API tokens and login sessions go with
+        it), and add it afresh: deleting also drops the name from the hub's allowed users, so the
+        slot's next participant could not log in until a restart."""
         self.stop(user)
         deadline = time.monotonic() + timeout
         while self.call("DELETE", f"/users/{user}", ok=(204, 400, 404)) == 400:  # 400: still stopping
             if time.monotonic() > deadline:
                 raise RuntimeError(f"hub: {user}'s server did not stop")
             time.sleep(0.5)
+        self.call("POST", f"/users/{user}", ok=(201, 409))
 
 
 class ApiDb:
