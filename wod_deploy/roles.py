@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from .components import admin, fail2ban, firewall, jupyterhub, kernels, mailapi, packages, students, system, workshops
-from .settings import Settings, default
+from .settings import Settings, default, load_settings
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,7 @@ ROLES = {
 
 def converge(role_name: str) -> None:
     """Run a role's components, in order, on the current host if it belongs to the role's group."""
-    from pyinfra import host, inventory
-
-    from .settings import load_settings
+    from pyinfra import host, inventory  # the host a deploy file is running for
 
     role = ROLES[role_name]
     if role.name not in host.groups:
