@@ -49,6 +49,9 @@ def main_cf(s: Settings) -> dict[str, str]:
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
         "smtpd_recipient_restrictions": "permit_mynetworks, reject",
         "mailbox_command": '/usr/bin/procmail -a "$EXTENSION"',
+        # one delivery at a time per local recipient, in queue order: a CLEANUP and the PURGE
+        # right behind it reach the handler in the order the api-db sent them
+        "local_destination_concurrency_limit": "1",
         "append_dot_mydomain": "no",
     }
 
