@@ -243,6 +243,7 @@ class Settings:
     etc_dir = "/etc/wod"
     log_dir = "/var/log/wod"
     data_dir = "/var/lib/wod"
+    mail_socket = "/run/wod-mail-api.sock"  # procmail hands the mail API's messages to the handler here
 
     @property
     def workshops_dir(self) -> str:

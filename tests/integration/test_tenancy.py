@@ -48,7 +48,7 @@ def test_local_submission_is_closed_to_students(backend, untouched):
 def test_the_admin_tools_and_the_handler_socket_are_not_a_students(backend, untouched):
     assert as_student(backend, f"wod-test-action PURGE WKSHP-Test101 {OTHER}").returncode != 0
     assert as_student(backend, f"cat {S.etc_dir}/mailapi.json").returncode != 0
-    poke = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/wod-mail-api.sock'); "
+    poke = (f"import socket; s = socket.socket(socket.AF_UNIX); s.connect('{S.mail_socket}'); "
             f"s.sendall(b'Subject: PURGE {OTHER} 1\\n\\n'); s.shutdown(1); print(s.recv(100))")
     assert "Permission denied" in as_student(backend, f"python3 -c \"{poke}\"").stderr
 

@@ -58,7 +58,7 @@ def main_cf(s: Settings) -> dict[str, str]:
 
 # The upstream api-db writes its whole dialogue before the banner, with bare LF line ends
 # (modules/Email sendPostfixEmail). Postfix 3.9+ refuses both by default; the relaxation holds
-# for the mail-API service alone, which only localhost and the api-db hosts may reach.
+# for the mail-API service alone, which only the api-db hosts may reach.
 API_DB_DIALOGUE = ("-o", "smtpd_forbid_unauth_pipelining=no", "-o", "smtpd_forbid_bare_newline=no")
 
 
@@ -72,12 +72,13 @@ def handler_config(s: Settings) -> dict:
         "sender": s.WODSENDER, "wod_user": s.WODUSER, "usermin": s.USERMIN, "usermax": s.USERMAX,
         "studdir": s.STUDDIR, "basestdid": s.BASESTDID, "workshops_dir": s.workshops_dir,
         "hub_url": f"http://127.0.0.1:{s.WODBEPORT}", "hub_token_file": s.hub_token_file,
-        "fqdn": s.WODBEEXTFQDN, "postport": s.POSTPORT, "log_file": f"{s.log_dir}/mail-api.log",
+        "fqdn": s.WODBEEXTFQDN, "log_file": f"{s.log_dir}/mail-api.log",
         "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS,
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
         "clients": s.mail_clients,
         "spool_dir": f"{s.data_dir}/callbacks", "callback_ttl": s.CALLBACK_TTL, "lock_dir": "/run/wod-mail-api",
+        "socket": s.mail_socket,
         "cleaned_wait": s.CLEANED_WAIT, "cleaned_poll": s.CLEANED_POLL,
         "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),
     }
@@ -112,7 +113,7 @@ def units(s: Settings) -> list[File]:
 @pyinfra_deploy("Mail API")
 def deploy(settings: Settings):
     s = settings
-    conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'localhost'} only",
+    conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'nobody'} only",
                    main=main_cf(s), master=master_cf(s))
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API")

@@ -614,12 +614,9 @@ def test_action(cfg: dict, argv: list[str]) -> int:
     msg = EmailMessage()
     msg["Subject"] = f"{action} {stdid} 0"
     msg.set_content(f"{workshop}\n")
-    reply = send_to_handler(cfg.get("socket", SOCKET), msg.as_bytes())
+    reply = send_to_handler(cfg["socket"], msg.as_bytes())
     print(f"sent {action} {stdid} 0 / {workshop}: {reply}")
     return 0
-
-
-SOCKET = "/run/wod-mail-api.sock"
 
 
 def send_to_handler(socket_path: str, raw: bytes) -> str:
