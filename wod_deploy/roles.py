@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from .components import admin, fail2ban, firewall, jupyterhub, kernels, mailapi, packages, students, system, workshops
+from .components import (admin, fail2ban, firewall, jupyterhub, kernels, mailapi, packages, staging, students, system,
+                         workshops)
 from .settings import Settings, default, load_settings
 
 
@@ -32,8 +33,8 @@ class Role:
 
 ROLES = {
     role.name: role for role in (
-        Role("backend", (packages, admin, system, students, jupyterhub, kernels, workshops, mailapi, fail2ban,
-                         firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
+        Role("backend", (staging, packages, admin, system, students, jupyterhub, kernels, workshops, mailapi,
+                         fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
         # The api-db and the portal: inventory groups today, their components to come.
         Role("api_db", ()),
         Role("frontend", ()),

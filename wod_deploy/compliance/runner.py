@@ -26,9 +26,9 @@ class Probe:
     def __init__(self, host):
         self.host = host
 
-    def __call__(self, fact_cls, **kwargs):
+    def __call__(self, fact_cls, _sudo: bool = True, **kwargs):
         fact = fact_cls()
-        ok, output = self.host.run_shell_command(fact.command(**kwargs), _sudo=True)
+        ok, output = self.host.run_shell_command(fact.command(**kwargs), _sudo=_sudo)
         if not ok:
             raise ProbeError(f"{fact_cls.__module__}.{fact_cls.__name__} failed: "
                              + " ".join(output.stderr_lines)[-500:])

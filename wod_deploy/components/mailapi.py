@@ -8,12 +8,11 @@ messages from WODSENDER with one of the four actions to the handler (runtime/mai
 from __future__ import annotations
 
 import os
-from io import StringIO
 from pathlib import Path
 
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
 from facts.postfix import PostfixConfig
@@ -21,6 +20,7 @@ from facts.postfix import PostfixConfig
 from .. import managed
 from ..checks import expect
 from ..managed import Directory, File, Service, render
+from ..operations.files import secret_put
 from ..operations.postfix import postfix
 from ..settings import Settings
 
@@ -124,8 +124,7 @@ def deploy(settings: Settings):
         if not password:
             raise DeployError("WODAPIDBURL is set: export WOD_APIDB_PASSWORD (the api-db moderator password); "
                               "it is written to the backend only, never to the repository")
-        files.put(name="api-db password (from the environment)", src=StringIO(password + "\n"), dest=apidb_secret(s),
-                  user="root", group="root", mode="0600")
+        secret_put(name="api-db password (from the environment)", path=apidb_secret(s), content=password + "\n")
     systemd.service(name="Restart postfix (configuration changed)", service="postfix", restarted=True,
                     _if=conf.did_change)
 

@@ -25,8 +25,10 @@ from pyinfra.api import deploy as pyinfra_deploy
 
 from facts.files import TreeDigest
 
+from .. import managed
 from ..checks import expect
 from ..local import state_dir
+from ..managed import Directory
 from ..operations.files import tree
 from ..runtime import mailapi as handler
 from ..runtime import render
@@ -162,13 +164,14 @@ def pack(workshops: dict[str, Path], index: dict | None = None, extra: dict[str,
 def staged(settings: Settings) -> tuple[str, str, list[str]]:
     """(local tarball, digest, workshop names), built once per run for the same sources."""
     scripts = hooks(settings)  # rendered with this host's settings
-    key = (settings.WODNOBO, settings.WODNOBO_REF, settings.PRIVATE_DIR,
+    key = (settings.WODNOBO, settings.WODNOBO_REF, settings.PRIVATE_DIR, settings.WODUSER,
            tuple((name, hashlib.sha256(body).hexdigest()) for name, body in sorted(scripts.items())))
     if key not in _staged:
         found = _read(settings)
         workshops = {name: path for name, (path, _) in found.items()}
         data = pack(workshops, {name: index_entry(meta) for name, (_, meta) in found.items()}, scripts)
-        digest = hashlib.sha256(data).hexdigest()
+        # who may read what is part of the tree: a new restriction ships it again
+        digest = hashlib.sha256(data + json.dumps(restricted(settings)).encode()).hexdigest()
         path = state_dir() / "cache" / f"workshops-{digest[:16]}.tar"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -193,7 +196,13 @@ def deploy(settings: Settings):
     warn_unset_variables(settings)
     tarball, digest, names = staged(settings)
     tree(name=f"Workshops ({len(names)}: {', '.join(names)[:80]})", local_tar=tarball, digest=digest,
-         dest=settings.workshops_dir)
+         dest=settings.workshops_dir, restricted=restricted(settings))
+
+
+def restricted(settings: Settings) -> dict[str, str]:
+    """The hooks are the admin's scripts (the private ones too): WODUSER runs them, participants
+    do not read them; the notebooks stay world-readable for the handler's copies."""
+    return {HOOKS: settings.WODUSER} if hooks(settings) else {}
 
 
 def checks(settings: Settings, probe):
@@ -202,3 +211,5 @@ def checks(settings: Settings, probe):
     yield expect("workshops.content", settings.workshops_dir, f"digest {digest[:12]} ({' '.join(names)})",
                  found and f"digest {found[:12]}" + (f" ({' '.join(names)})" if found == digest else ""),
                  "converge ships the workshops again")
+    yield from managed.checks("workshops", [Directory(f"{settings.workshops_dir}/{sub}", "root", group, 0o750)
+                                            for sub, group in restricted(settings).items()], probe)

@@ -4,11 +4,12 @@ visudo, lines appended, a tree swapped in whole (facts/files.py)."""
 from __future__ import annotations
 
 import hashlib
-import posixpath
+from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, OperationError, operation
-from pyinfra.facts.files import File, Sha1File
+from pyinfra.facts.files import Directory, File, Sha1File
+from pyinfra.facts.server import User
 
 from facts.files import FileLines, TreeDigest
 
@@ -34,6 +35,38 @@ def secret_file(path: str, nbytes: int = 32):
         raise OperationError(f"{path} exists and is not a regular file")
     script = f"import secrets; print(secrets.token_hex({int(nbytes)}))"
     yield sh("umask 077 && python3 -c %s > %s && mv %s %s", script, f"{path}.tmp", f"{path}.tmp", path)
+
+
+@operation()
+def private_dir(path: str):
+    """A directory of the SSH user's own (the one pyinfra uploads as, before sudo), 0700. Anything
+    else at the path (a file, a link, another owner) is replaced: its parent is root's."""
+    user = host.get_fact(User, _sudo=False)
+    info = host.get_fact(Directory, path=path)
+    if info and info["user"] == user and octal_mode(info) == 0o700:
+        host.noop(f"{path} is {user}'s, 0700")
+        return
+    yield sh("rm -rf %s && install -d -o %s -m 0700 %s", path, user, path)
+
+
+@operation()
+def secret_put(path: str, content: str):
+    """A secret from the deploying environment, root 0600. Compared by digest and never shown: no
+    --diff, no content on a command line, no moment at which the file is readable by others."""
+    info = host.get_fact(File, path=path)
+    if (info and octal_mode(info) == 0o600 and (info["user"], info["group"]) == ("root", "root")
+            and host.get_fact(Sha1File, path=path) == hashlib.sha1(content.encode()).hexdigest()):
+        host.noop(f"{path} is in place")
+        return
+    new = f"{path}.wod-new"
+    yield sh("rm -f %s && install -m 0600 -o root -g root /dev/null %s", new, new)  # cp keeps this mode
+    yield FileUploadCommand(StringIO(content), new, remote_temp_filename=staging_name(new))
+    yield sh("mv %s %s", new, path)
+
+
+def staging_name(dest: str) -> str:
+    """Where pyinfra stages an upload to `dest` before sudo copies it (the private staging dir)."""
+    return host.get_temp_filename(dest, temp_directory=(host.current_op_global_arguments or {}).get("_temp_dir"))
 
 
 SUDOERS_MODE = 0o440  # what sudo accepts for a drop-in
@@ -65,15 +98,24 @@ def lines_present(path: str, lines: list[str]):
 
 
 @operation()
-def tree(local_tar: str, digest: str, dest: str):
-    """A directory tree shipped as one tarball and swapped in whole, when its digest changed."""
+def tree(local_tar: str, digest: str, dest: str, restricted: dict[str, str] | None = None):
+    """A directory tree shipped as one tarball and swapped in whole, when its digest changed.
+
+    Everything is root's and world-readable, except the `restricted` subdirectories: {path in the
+    tree: the one group that may read it}. The tarball is staged beside `dest` (a parent only root
+    writes, 0600 before a byte lands) and extracted only if its sha256 is the one computed here."""
     if host.get_fact(TreeDigest, dest=dest) == digest:
         host.noop(f"{dest} is at {digest[:12]}")
         return
-    tar = posixpath.join("/tmp", f"wod-tree-{digest[:16]}.tar")
-    new, old = f"{dest}.new", f"{dest}.old"
-    yield FileUploadCommand(local_tar, tar)
+    with open(local_tar, "rb") as f:
+        tar_sha256 = hashlib.sha256(f.read()).hexdigest()
+    tar, new, old = f"{dest}.tar", f"{dest}.new", f"{dest}.old"
+    yield sh("rm -rf %s && install -m 0600 /dev/null %s", tar, tar)  # sudo's cp keeps an existing file's mode
+    yield FileUploadCommand(local_tar, tar, remote_temp_filename=staging_name(tar))
+    yield sh("printf '%%s  %%s\\n' %s %s | sha256sum -c --quiet -", tar_sha256, tar)
+    restrict = "".join(sh(" && chgrp -R %s %s && chmod -R o= %s", group, f"{new}/{sub}", f"{new}/{sub}")
+                       for sub, group in sorted((restricted or {}).items()))
     yield sh("rm -rf %s %s && mkdir -p %s && tar -xf %s -C %s --no-same-owner "
-             "&& echo %s > %s && chmod -R u=rwX,go=rX %s "
-             "&& { [ ! -e %s ] || mv %s %s; } && mv %s %s && rm -rf %s %s",
-             new, old, new, tar, new, digest, f"{new}/.wod-digest", new, dest, dest, old, new, dest, old, tar)
+             "&& echo %s > %s && chmod -R u=rwX,go=rX %s",
+             new, old, new, tar, new, digest, f"{new}/.wod-digest", new) + restrict + sh(
+             " && { [ ! -e %s ] || mv %s %s; } && mv %s %s && rm -rf %s %s", dest, dest, old, new, dest, old, tar)
