@@ -244,6 +244,10 @@ class Settings:
     log_dir = "/var/log/wod"
     data_dir = "/var/lib/wod"
     mail_socket = "/run/wod-mail-api.sock"  # procmail hands the mail API's messages to the handler here
+    # postfix delivers WODUSER's mail to this account (no sudo, no login): procmail runs as it, so
+    # a flaw in the mail path gives no one WODUSER's sudo
+    mail_user = "wodmail"
+    mail_home = "/var/lib/wod/mail"
     # pyinfra stages every upload here (config.TEMP_DIR) before sudo copies it into place: the SSH
     # user's own 0700 directory in a root-only parent, not a predictable name in the shared /tmp.
     staging_dir = "/var/cache/wod-deploy"

@@ -11,7 +11,7 @@ from .conftest import MAIL_LOG as LOG
 from .conftest import S
 
 pytestmark = pytest.mark.integration
-PROCMAIL_LOG = f"/home/{S.WODUSER}/.mail/procmail.log"
+PROCMAIL_LOG = f"{S.mail_home}/.mail/procmail.log"
 STUDENT = 11
 
 

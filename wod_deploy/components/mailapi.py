@@ -1,8 +1,9 @@
 """The mail API: postfix on POSTPORT for the api-db hosts only, procmail, the action handler.
 
-The api-db talks plain SMTP to POSTPORT; postfix accepts it only from the api-db hosts and
-localhost (others are rejected at SMTP time), delivers to WODUSER, whose procmail rules pass
-messages from WODSENDER with one of the four actions to the handler (runtime/mailapi.py).
+The api-db talks plain SMTP to POSTPORT, to WODUSER; postfix accepts it only from the api-db
+hosts (others are rejected at SMTP time) and delivers WODUSER's mail to the mail account
+(Settings.mail_user: no sudo, no shell), whose procmail passes the four actions to the handler's
+socket; the handler (runtime/mailapi.py) authenticates and validates each message as root.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
-from pyinfra.operations import systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.accounts import Account
 from facts.postfix import PostfixConfig
 
 from .. import managed
@@ -24,6 +26,7 @@ from ..operations.files import secret_put
 from ..operations.postfix import postfix
 from ..settings import Settings
 
+NOLOGIN = "/usr/sbin/nologin"
 RUNTIME = Path(__file__).parents[1] / "runtime"
 
 
@@ -49,6 +52,8 @@ def main_cf(s: Settings) -> dict[str, str]:
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
         "smtpd_recipient_restrictions": "permit_mynetworks, reject",
         "mailbox_command": '/usr/bin/procmail -a "$EXTENSION"',
+        # the api-db writes to WODUSER; procmail runs as the mail account instead (WODUSER has sudo)
+        "alias_maps": f"hash:/etc/aliases, inline:{{ {s.WODUSER}={s.mail_user} }}",
         # one delivery at a time per local recipient, in queue order: a CLEANUP and the PURGE
         # right behind it reach the handler in the order the api-db sent them
         "local_destination_concurrency_limit": "1",
@@ -86,9 +91,9 @@ def handler_config(s: Settings) -> dict:
 
 def owned(s: Settings) -> list[managed.Item]:
     return [
-        Directory(f"{s.admin_home}/.mail", s.WODUSER, s.WODUSER, 0o750),
-        File(f"{s.admin_home}/.procmailrc", render("procmailrc.j2", s),
-             s.WODUSER, s.WODUSER, 0o600),
+        Directory(s.mail_home, s.mail_user, s.mail_user, 0o750),
+        Directory(f"{s.mail_home}/.mail", s.mail_user, s.mail_user, 0o750),
+        File(f"{s.mail_home}/.procmailrc", render("procmailrc.j2", s), s.mail_user, s.mail_user, 0o600),
         File(f"{s.lib_dir}/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
         File(f"{s.lib_dir}/naming.py", (RUNTIME / "naming.py").read_text()),
         File(f"{s.lib_dir}/render.py", (RUNTIME / "render.py").read_text()),
@@ -115,10 +120,17 @@ def deploy(settings: Settings):
     s = settings
     conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'nobody'} only",
                    main=main_cf(s), master=master_cf(s))
+    server.user(name=f"Mail account {s.mail_user} (procmail runs as it)", user=s.mail_user, system=True,
+                 home=s.mail_home, shell=NOLOGIN)
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API")
     systemd.daemon_reload(name="Reload units (mail API)", _if=any_changed(*(ops[u] for u in units(s))))
     managed.deploy([i for i in items if isinstance(i, Service)], "Mail API")
+    for unit in units(s):
+        if unit.path.endswith((".socket", ".timer")):  # a listening unit takes its new settings on restart
+            name = unit.path.rsplit("/", 1)[-1]
+            systemd.service(name=f"Restart {name} (unit changed)", service=name, restarted=True,
+                            _if=ops[unit].did_change)
     if s.WODAPIDBURL:
         password = os.environ.get("WOD_APIDB_PASSWORD", "")
         if not password:
@@ -131,6 +143,9 @@ def deploy(settings: Settings):
 
 def checks(settings: Settings, probe):
     s = settings
+    account = probe(Account, user=s.mail_user)
+    yield expect("mailapi.account", f"user {s.mail_user}", f"home {s.mail_home}, shell {NOLOGIN}",
+                 account and f"home {account['home']}, shell {account['shell']}")
     current = probe(PostfixConfig)
     for key, value in main_cf(s).items():
         yield expect("mailapi.postfix_main", f"main.cf {key}", value, current.get("main", {}).get(key))
