@@ -11,8 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from .components import (admin, fail2ban, firewall, jupyterhub, kernels, mailapi, packages, staging, students, system,
-                         workshops)
+from .components import (
+    admin,
+    fail2ban,
+    firewall,
+    jupyterhub,
+    kernels,
+    mailapi,
+    packages,
+    staging,
+    students,
+    system,
+    workshops,
+)
 from .settings import Settings, default, load_settings
 
 

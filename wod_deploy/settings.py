@@ -129,6 +129,10 @@ class Settings:
                                             "JupyterHub and JupyterLab in the venv")
     KERNEL_PACKAGES: tuple[str, ...] = setting(("bash_kernel==0.10.0", "sshkernel==0.11.1"), _pins, _PINS,
                                                "kernel packages in the venv")
+    STUDENT_TASKS: int = setting(256, lambda v: _int(v) and v >= 32, "an integer >= 32",
+                                 "processes and threads one participant may run at once (RLIMIT_NPROC of their uid)")
+    STUDENT_MEMORY: int = setting(4096, lambda v: _int(v) and v >= 512, "MiB, >= 512",
+                                  "address space of each of a participant's processes (RLIMIT_AS)")
     CHP_VERSION: str = setting("4.6.3", lambda v: _str(v) and bool(re.match(r"^\d+\.\d+\.\d+$", v)),
                                "a version like 4.6.3", "configurable-http-proxy from npm (5.x needs Node >= 20)")
     # mail API
@@ -243,6 +247,7 @@ class Settings:
     etc_dir = "/etc/wod"
     log_dir = "/var/log/wod"
     data_dir = "/var/lib/wod"
+    hub_api_port = 8081  # the hub's own port on loopback (JupyterHub's default), behind the proxy
     mail_socket = "/run/wod-mail-api.sock"  # procmail hands the mail API's messages to the handler here
     # postfix delivers WODUSER's mail to this account (no sudo, no login): procmail runs as it, so
     # a flaw in the mail path gives no one WODUSER's sudo

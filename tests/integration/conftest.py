@@ -95,6 +95,41 @@ class Backend:
                                                           "_xsrf": session.cookies.get("_xsrf", "")},
                             timeout=60, allow_redirects=False)
 
+    def password(self, n: int) -> str:
+        """The password CREATE gave student n, as the participant reads it in their notebook."""
+        return self.sh(f"grep -o 'your password is [A-Za-z0-9]*' {S.STUDDIR}/student{n}/WKSHP-Test101/"
+                       "0-ReadMeFirst.ipynb").stdout.split()[-1]
+
+    def browser(self, user: str, password: str, timeout: float = 60) -> requests.Session:
+        """A participant's browser: logged in, their server started and ready."""
+        session = requests.Session()
+        session.get(f"{self.hub}/hub/login", timeout=10)
+        session.post(f"{self.hub}/hub/login", data={"username": user, "password": password,
+                                                    "_xsrf": session.cookies.get("_xsrf", "")}, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while not self.server_ready(user):
+            assert time.monotonic() < deadline, f"{user}'s server is not ready after {timeout}s"
+            time.sleep(0.5)
+        return session
+
+    def mint_token(self, session: requests.Session, user: str) -> str:
+        """A hub API token the participant makes for themselves (as the hub's token page does)."""
+        xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub"))
+        minted = session.post(f"{self.hub}/hub/api/users/{user}/tokens", json={"note": "mine"},
+                              headers={"X-XSRFToken": xsrf}, timeout=30)
+        assert minted.status_code in (200, 201), minted.text
+        return minted.json()["token"]
+
+    def terminal(self, user: str, token: str):
+        """A JupyterLab terminal of the participant's server, over its websocket (as the browser)."""
+        import websocket
+
+        auth = {"Authorization": f"token {token}"}
+        made = requests.post(f"{self.hub}/user/{user}/api/terminals", headers=auth, timeout=30)
+        assert made.status_code == 200, made.text
+        url = f"ws://127.0.0.1:{self.host.ports['hub']}/user/{user}/terminals/websocket/{made.json()['name']}"
+        return websocket.create_connection(url, header=[f"{k}: {v}" for k, v in auth.items()], timeout=30)
+
     def server_ready(self, user: str) -> bool:
         info = requests.get(f"{self.hub}/hub/api/users/{user}", timeout=10,
                             headers={"Authorization": f"token {self.token()}"}).json()

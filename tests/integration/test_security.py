@@ -23,20 +23,43 @@ def hub_reachable(backend) -> bool:
         return False
 
 
+FORGED = {"X-Real-Ip": "10.9.9.9", "X-Forwarded-For": "10.8.8.8"}  # a client writes these as it likes
+
+
+def failed_login(backend, user: str) -> int:
+    session = requests.Session()
+    session.headers.update(FORGED)
+    session.get(f"{backend.hub}/hub/login", timeout=10)
+    return session.post(f"{backend.hub}/hub/login", data={"username": user, "password": "not-the-password",
+                                                          "_xsrf": session.cookies.get("_xsrf", "")},
+                        timeout=60, allow_redirects=False).status_code
+
+
 def test_three_failed_hub_logins_get_the_client_banned_until_unbanned(backend):
+    """...the client itself, whatever its headers and user names say; and a participant on the
+    backend, talking to the hub's own port with forged headers, gets no one banned."""
     client = backend.host.gateway  # how the backend sees this test process
     backend.sh(f"fail2ban-client set jupyterhub unbanip {client} || true")
     assert hub_reachable(backend)
-    for _ in range(S.F2B_MAXRETRY):  # earlier tests' failures may still count: stop once banned
+    forge = ("import requests\n"
+             "s = requests.Session()\n"
+             "s.headers.update({'X-Forwarded-For': '10.6.6.6', 'X-Real-Ip': '10.6.6.6'})\n"
+             f"s.get('http://127.0.0.1:{S.hub_api_port}/hub/login')\n"
+             "for _ in range(3):\n"
+             f"    s.post('http://127.0.0.1:{S.hub_api_port}/hub/login', data={{'username': 'student2', "
+             "'password': 'x', '_xsrf': s.cookies.get('_xsrf', '')}})\n")
+    backend.sh(f"{S.JPHUB}/bin/python3 -", user="student7", stdin=forge)
+    for user in ["student2 (x@10.7.7.7)", *["student2"] * S.F2B_MAXRETRY]:  # stop once banned
         try:
-            assert backend.login("student2", "not-the-password").status_code == 403
+            assert failed_login(backend, user) == 403
         except requests.ConnectionError:
             break
     deadline = time.monotonic() + 30
     while hub_reachable(backend):
         assert time.monotonic() < deadline, "fail2ban did not ban the client"
         time.sleep(1)
-    assert client in backend.sh("fail2ban-client status jupyterhub").stdout
+    banned = backend.sh("fail2ban-client get jupyterhub banned").stdout
+    assert client in banned and not any(f"10.{n}.{n}.{n}" in banned for n in (6, 7, 8, 9)), banned
     backend.sh(f"fail2ban-client set jupyterhub unbanip {client}")
     deadline = time.monotonic() + 15
     while not hub_reachable(backend):

@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 
-from .conftest import MAIL_LOG, ROOT, S, pyinfra
+from .conftest import MAIL_LOG, ROOT, S, pyinfra, timing
 
 pytestmark = pytest.mark.integration
-ME, OTHER = 7, 8  # the attacker's seat and a neighbour's
+ME, OTHER, THIRD = 7, 8, 10  # the attacker's seat, a neighbour's (untouched), one the api-db acts on
 
 
 @pytest.fixture
@@ -81,19 +81,8 @@ def test_a_template_payload_cannot_run_code_as_root(backend, untouched, tmp_path
 def test_after_cleanup_nothing_of_the_participant_is_left(backend, untouched):
     """A token they minted, a crontab, a forking process, a file in /tmp, a shared memory segment."""
     user, n = f"student{ME}", ME
-    event = backend.act(f"CREATE {n} 33")
-    assert event["outcome"] == "done"
-    password = backend.sh(f"grep -o 'your password is [A-Za-z0-9]*' {S.STUDDIR}/{user}/WKSHP-Test101/"
-                          "0-ReadMeFirst.ipynb").stdout.split()[-1]
-    session = requests.Session()
-    session.get(f"{backend.hub}/hub/login", timeout=10)
-    session.post(f"{backend.hub}/hub/login", data={"username": user, "password": password,
-                                                   "_xsrf": session.cookies.get("_xsrf", "")}, timeout=60)
-    xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith("/hub"))
-    minted = session.post(f"{backend.hub}/hub/api/users/{user}/tokens", json={"note": "keep"},
-                          headers={"X-XSRFToken": xsrf}, timeout=30)
-    assert minted.status_code in (200, 201), minted.text
-    token = minted.json()["token"]
+    assert backend.act(f"CREATE {n} 33")["outcome"] == "done"
+    token = backend.mint_token(backend.browser(user, backend.password(n)), user)
     assert requests.get(f"{backend.hub}/hub/api/user", headers={"Authorization": f"token {token}"},
                         timeout=10).status_code == 200
     as_student(backend, "echo '* * * * * touch /tmp/still-here' | crontab -")
@@ -110,7 +99,139 @@ def test_after_cleanup_nothing_of_the_participant_is_left(backend, untouched):
     assert json.loads(backend.lines(MAIL_LOG)[-1])["outcome"] == "done"
     # and the slot works for the next participant: a CREATE, then a login with the new password
     assert backend.act(f"CREATE {n} 34")["outcome"] == "done"
-    password = backend.sh(f"grep -o 'your password is [A-Za-z0-9]*' {S.STUDDIR}/{user}/WKSHP-Test101/"
-                          "0-ReadMeFirst.ipynb").stdout.split()[-1]
-    assert backend.login(user, password).status_code == 302
+    assert backend.login(user, backend.password(n)).status_code == 302
     backend.act(f"PURGE {n} 34", body="")
+
+
+def terminal_output(term, until: str, timeout: float = 30) -> str:
+    seen, deadline = "", time.monotonic() + timeout
+    while until not in seen:
+        assert time.monotonic() < deadline, f"no {until!r} in the terminal: {seen[-500:]!r}"
+        kind, *data = json.loads(term.recv())
+        seen += "".join(str(d) for d in data) if kind == "stdout" else ""
+    return seen
+
+
+def test_a_fork_bomb_in_the_hub_terminal_leaves_others_a_server_within_30s(backend, untouched):
+    bomber, other = ME, 9
+    user = f"student{bomber}"
+    assert backend.act(f"CREATE {bomber} 35")["outcome"] == "done"
+    term = backend.terminal(user, backend.mint_token(backend.browser(user, backend.password(bomber)), user))
+    try:
+        term.send(json.dumps(["stdin", "echo limits $(ulimit -u) $(ulimit -v) $(ulimit -H -u)\r"]))
+        assert f"limits {S.STUDENT_TASKS} {S.STUDENT_MEMORY * 1024} {S.STUDENT_TASKS}" in terminal_output(
+            term, f"limits {S.STUDENT_TASKS} ")
+        term.send(json.dumps(["stdin", "bomb() { bomb | bomb & }; bomb\r"]))
+        deadline = time.monotonic() + 30
+        while int(backend.sh(f"pgrep -c -u {user} || true").stdout) < S.STUDENT_TASKS // 2:
+            assert time.monotonic() < deadline, "the fork bomb did not go off"
+            time.sleep(0.5)
+
+        assert backend.act(f"CREATE {other} 36")["outcome"] == "done"
+        start = time.monotonic()
+        backend.browser(f"student{other}", backend.password(other), timeout=30)
+        timing("a server for another participant during a fork bomb", time.monotonic() - start)
+        tasks = int(backend.sh(f"ps -L -u {user} --no-headers | wc -l").stdout)
+        assert tasks <= S.STUDENT_TASKS, f"{user} runs {tasks} tasks, more than {S.STUDENT_TASKS}"
+    finally:
+        term.close()
+        assert backend.act(f"CLEANUP {bomber} 35")["outcome"] == "done"
+        assert backend.sh(f"pgrep -u {user}", check=False).returncode != 0, "the fork bomb survived CLEANUP"
+        backend.act(f"PURGE {other} 36", body="")
+
+
+GRAB = """
+import socket, sys, time
+port, home = int(sys.argv[1]), sys.argv[2]
+while True:  # the moment the port is free, take it
+    try:
+        server = socket.create_server(("127.0.0.1", port))
+        break
+    except OSError:
+        time.sleep(0.005)
+open(f"{home}/listening", "w").close()
+while True:
+    conn, _ = server.accept()
+    conn.settimeout(5)
+    with open(f"{home}/caught", "ab") as caught:
+        try:
+            caught.write(conn.recv(65536))
+        except OSError:
+            pass
+    conn.close()
+"""
+
+
+@pytest.fixture
+def grabber(backend):
+    """A participant's program that binds a port the moment it is free and keeps what it is sent."""
+    home = f"{S.STUDDIR}/student{ME}"
+    as_student(backend, f"rm -f {home}/listening {home}/caught; cat > {home}/grab.py", stdin=GRAB)
+
+    def start(port: int) -> None:
+        as_student(backend, f"nohup python3 {home}/grab.py {port} {home} >/dev/null 2>&1 &")
+
+    def listening(timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while backend.sh(f"test -e {home}/listening", check=False).returncode:
+            assert time.monotonic() < deadline, "the participant never got the port"
+            time.sleep(0.2)
+        return home
+
+    yield start, listening
+    backend.sh(f"pkill -u student{ME} -f '[g]rab.py'; rm -f {home}/grab.py {home}/listening {home}/caught",
+               check=False)
+    backend.sh("systemctl start jupyterhub")
+    backend.wait_for_hub(timeout=120)
+
+
+def test_a_participant_holding_the_hub_port_gets_no_token(backend, untouched, grabber):
+    """The hub restarts; a participant binds its port first. The handler sends nothing there."""
+    start, listening = grabber
+    backend.sh("systemctl stop jupyterhub")
+    start(S.hub_api_port)
+    home = listening()
+    event = backend.act(f"CLEANUP {THIRD} 37")
+    assert event["outcome"] == "failed" and "not answered by root" in event["reason"], event
+    assert S.hub_api_port == 8081 and "token" not in backend.sh(f"cat {home}/caught 2>/dev/null || true").stdout
+
+
+def test_a_participant_holding_the_proxy_port_gets_no_token(backend, untouched, grabber):
+    """The proxy restarts; a participant binds the public port first: the handler never goes there."""
+    start, listening = grabber
+    start(S.WODBEPORT)
+    backend.sh("pkill -KILL -f '[c]onfigurable-http-proxy'")
+    home = listening()
+    assert backend.act(f"CLEANUP {THIRD} 38")["outcome"] == "done"
+    assert "token" not in backend.sh(f"cat {home}/caught 2>/dev/null || true").stdout
+
+
+def test_pyinfra_uploads_do_not_pass_through_a_students_planted_path(backend, untouched, tmp_path):
+    """Where pyinfra stages uploads by default (/tmp/pyinfra-<sha1 of the destination>), a
+    participant plants files; a converge that ships the workshops again never touches them."""
+    import hashlib
+
+    plants = [f"/tmp/pyinfra-{hashlib.sha1(dest.encode()).hexdigest()}"
+              for dest in (f"{S.workshops_dir}.tar", f"{S.etc_dir}/apidb.secret")]
+    as_student(backend, " && ".join(f"install -m 0666 /dev/null {p}" for p in plants))
+    assert as_student(backend, f"touch {S.staging_dir}/x").returncode != 0
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(ROOT / "tests/fixtures/workshops", catalogue)
+    (catalogue / "WKSHP-Test101" / "added.md").write_text("a new page\n")
+    try:
+        results, _, _ = pyinfra("--data", f"WODNOBO={catalogue}")
+        assert results["results"]["failed_hosts"] == []
+        assert backend.sh(f"cat {S.workshops_dir}/WKSHP-Test101/added.md").stdout == "a new page\n"
+        for plant in plants:
+            assert backend.sh(f"stat -c '%s %U' {plant}").stdout.split() == ["0", f"student{ME}"]
+    finally:
+        backend.sh(f"rm -f {' '.join(plants)}")
+        pyinfra()
+
+
+def test_the_mail_pipeline_runs_as_an_account_without_sudo(backend):
+    assert "not allowed to run sudo" in backend.sh(f"sudo -l -U {S.mail_user}").stdout
+    assert backend.sh(f"getent passwd {S.mail_user}").stdout.strip().endswith(":/usr/sbin/nologin")
+    assert backend.act(f"CREATE {ME} 39")["outcome"] == "done"
+    assert backend.sh(f"stat -c %U {S.mail_home}/.mail/procmail.log").stdout.strip() == S.mail_user
+    backend.act(f"PURGE {ME} 39", body="")

@@ -6,6 +6,8 @@ secret live in JPHUB/var/jupyterhub and survive re-deploys; the admintk service 
 on the host, 0600 root, and never leaves it.
 """
 
+from pathlib import Path
+
 from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import pip, server, systemd
 from pyinfra.operations.util import any_changed
@@ -21,8 +23,13 @@ from ..runtime import naming
 from ..settings import Settings
 
 UNIT = "/etc/systemd/system/jupyterhub.service"
+RUNTIME = Path(__file__).parents[1] / "runtime"
 
-# The hub's own admin scopes, granted to WODUSER and (minus list:users) to the admintk service.
+# What the mail handler does with the hub: add and delete users (their tokens and sessions go
+# with them), start and stop their servers. Nothing else: not minting tokens, not entering servers.
+HANDLER_SCOPES = ["admin:users", "admin:servers", "list:users"]
+
+# The hub's own admin scopes, for the human admin WODUSER.
 ADMIN_SCOPES = [
     "admin:users", "admin:groups", "admin:servers", "read:roles", "tokens", "list:users",
     "list:services", "read:services", "read:hub", "access:services", "access:servers", "proxy",
@@ -35,10 +42,12 @@ def config_path(s: Settings) -> str:
 
 
 def hub_files(s: Settings) -> list[File]:
-    """The hub's config and its unit: a change to either restarts the hub."""
-    extra = {"admin_scopes": ADMIN_SCOPES, "config": config_path(s), "student_name": naming.student_name("")}
+    """The hub's config, its unit and what the config imports: a change to any restarts the hub."""
+    extra = {"admin_scopes": ADMIN_SCOPES, "handler_scopes": HANDLER_SCOPES, "config": config_path(s),
+             "student_name": naming.student_name("")}
     return [File(config_path(s), render("jupyterhub_config.py.j2", s, **extra)),
-            File(UNIT, render("jupyterhub.service.j2", s, **extra))]
+            File(UNIT, render("jupyterhub.service.j2", s, **extra)),
+            File(f"{s.lib_dir}/peers.py", (RUNTIME / "peers.py").read_text())]  # imported by the config
 
 
 def token(s: Settings) -> Secret:
@@ -53,6 +62,7 @@ def owned(s: Settings) -> list[managed.Item]:
         Directory(s.hub_state, mode=0o700),  # the database and cookie secret
         token(s),
         *hub_files(s),
+        File(f"{s.lib_dir}/wod-singleuser", render("wod-singleuser.j2", s), mode=0o755),  # read at each spawn
         Service("jupyterhub"),
     ]
 
@@ -73,12 +83,13 @@ def deploy(settings: Settings):
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
-    config, unit = hub_files(s)
+    config, unit, imported = hub_files(s)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
     restarted = systemd.service(name="Restart JupyterHub (config, unit, token or packages changed)",
                                 service="jupyterhub", restarted=True,
-                                _if=any_changed(venv, packages, proxy, ops[config], ops[unit], ops[token(s)]))
+                                _if=any_changed(venv, packages, proxy, *(ops[f] for f in (config, unit, imported)),
+                                                ops[token(s)]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",
         commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "

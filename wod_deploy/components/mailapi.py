@@ -76,7 +76,7 @@ def handler_config(s: Settings) -> dict:
     return {
         "sender": s.WODSENDER, "wod_user": s.WODUSER, "usermin": s.USERMIN, "usermax": s.USERMAX,
         "studdir": s.STUDDIR, "basestdid": s.BASESTDID, "workshops_dir": s.workshops_dir,
-        "hub_url": f"http://127.0.0.1:{s.WODBEPORT}", "hub_token_file": s.hub_token_file,
+        "hub_url": f"http://127.0.0.1:{s.hub_api_port}", "hub_token_file": s.hub_token_file,
         "fqdn": s.WODBEEXTFQDN, "log_file": f"{s.log_dir}/mail-api.log",
         "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS,
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",

@@ -55,7 +55,9 @@ def owned(s: Settings, in_container: bool) -> list[managed.Item]:
     return [
         Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750),
         Directory("/etc/skel/.ssh", mode=0o700),
-        File("/etc/security/limits.d/wod.conf", render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS)),
+        File("/etc/security/limits.d/wod.conf",
+             render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS,
+                    students=f"{s.UIDBASE + s.USERMIN}:{s.UIDBASE + s.USERMAX}")),  # pam_limits' uid range
         sysctl_file(s),
         File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
         File("/etc/skel/.bash_aliases", render("skel.bash_aliases.j2", s)),

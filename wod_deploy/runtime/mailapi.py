@@ -28,6 +28,7 @@ from __future__ import annotations
 import email
 import email.policy
 import fcntl
+import http.client
 import ipaddress
 import json
 import os
@@ -35,6 +36,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import string
@@ -44,6 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -55,6 +58,7 @@ from pathlib import Path
 # off sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import naming  # noqa: E402
+import peers  # noqa: E402
 import render  # noqa: E402
 
 CONFIG = Path(os.environ.get("WOD_MAILAPI_CONFIG", "/etc/wod/mailapi.json"))
@@ -254,8 +258,20 @@ def set_password(user: str, password: str) -> None:
 
 
 def kill_processes(user: str) -> None:
-    """Every process of the user, for certain: killed again until none is left (a forking loop
-    outruns a single pkill)."""
+    """Every process of the user, for certain. A child that becomes the user sends SIGKILL to
+    every process it may signal (kill -1: the kernel walks them with forks held off, so a fork
+    bomb cannot outrun it); then pkill again until none is left."""
+    account = pwd.getpwnam(user)
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
     for _ in range(100):
         subprocess.run(["pkill", "-KILL", "-U", user], capture_output=True)
         subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
@@ -370,14 +386,19 @@ class Hub:
         self.token = Path(cfg["hub_token_file"]).read_text().strip()
 
     def call(self, method: str, path: str, ok=(200, 201, 202, 204)) -> int:
-        request = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
-                                         data=None if method == "GET" else b"",
-                                         headers={"Authorization": f"token {self.token}"})
+        url = urllib.parse.urlsplit(self.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
+            conn.connect()
+            # a participant can bind the hub's port while the hub restarts: the token goes only
+            # to a socket root owns
+            if peers.peer_uid(conn.sock) != 0:
+                raise RuntimeError(f"hub {url.netloc}: not answered by root, the token was not sent")
+            conn.request(method, f"{url.path}/hub/api{path}", body=None if method == "GET" else b"",
+                         headers={"Authorization": f"token {self.token}"})
+            status = conn.getresponse().status
+        finally:
+            conn.close()
         if status not in ok:
             raise RuntimeError(f"hub {method} {path}: HTTP {status}")
         return status
