@@ -30,11 +30,13 @@ class VenvPackages(FactBase):
 
 
 class HubApi(FactBase):
-    """What ``GET /hub/api`` answers on the host's own port: ``{"version": ...}``, or None."""
+    """What ``GET /hub/api`` answers on the host's own port (http or https): ``{"version": ...}``, or None."""
 
-    def command(self, port: int) -> str:
-        script = ("import urllib.request, sys; sys.stdout.write(urllib.request.urlopen("
-                  f"'http://127.0.0.1:{int(port)}/hub/api', timeout=5).read().decode())")
+    def command(self, port: int, scheme: str = "http") -> str:
+        # is it up? (over https: the certificate names the public host, not 127.0.0.1)
+        script = ("import ssl, urllib.request, sys; sys.stdout.write(urllib.request.urlopen("
+                  f"'{'https' if scheme == 'https' else 'http'}://127.0.0.1:{int(port)}/hub/api', timeout=5, "
+                  "context=ssl._create_unverified_context()).read().decode())")
         return sh("python3 -B -c %s 2>/dev/null || true", script)
 
     def process(self, output: list[str]) -> dict | None:

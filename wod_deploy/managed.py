@@ -8,7 +8,7 @@ ours, so an overlay template of the same name replaces ours. Modes are octal int
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from pyinfra.operations import files, systemd
 from facts.managed import ManagedState
 
 from .checks import CONVERGE, expect, mode
-from .operations.files import secret_file
+from .operations.files import secret_file, secret_put
 from .settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -89,6 +89,23 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Key:
+    """A secret brought from the deploying machine (a TLS key), root 0600: written by secret_put,
+    so never shown by --diff; checked by digest, which is shown, never the content."""
+
+    path: str
+    content: str = field(repr=False)
+    shown = ("type", "owner", "mode", "sha1")
+
+    def operation(self, name: str):
+        return secret_put(name=name, path=self.path, content=self.content)
+
+    def want(self) -> dict:
+        return {"type": "file", "user": "root", "group": "root", "mode": 0o600,
+                "sha1": hashlib.sha1(self.content.encode()).hexdigest()}
+
+
+@dataclass(frozen=True)
 class Service:
     """A systemd unit, enabled, and running unless `running` is None (then: left as it is)."""
 
@@ -113,7 +130,7 @@ class Service:
         return self.unit if "." in self.unit else f"{self.unit}.service"
 
 
-Item = File | Directory | Secret | Service
+Item = File | Directory | Secret | Key | Service
 
 
 def deploy(items: list[Item], prefix: str) -> dict[Item, object]:

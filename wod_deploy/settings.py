@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import ipaddress
+import os
 import re
 import socket
 from dataclasses import MISSING, dataclass, field, fields
@@ -129,6 +130,12 @@ class Settings:
                                             "JupyterHub and JupyterLab in the venv")
     KERNEL_PACKAGES: tuple[str, ...] = setting(("bash_kernel==0.10.0", "sshkernel==0.11.1"), _pins, _PINS,
                                                "kernel packages in the venv")
+    HUB_TLS_CERT: str = setting("", lambda v: _str(v) and (v == "" or os.path.isfile(v)),
+                                "empty or a file on the deploying machine",
+                                "PEM certificate (and chain) the hub serves on WODBEPORT; empty: plain HTTP")
+    HUB_TLS_KEY: str = setting("", lambda v: _str(v) and (v == "" or os.path.isfile(v)),
+                               "empty or a file on the deploying machine",
+                               "its private key, copied to the backend only (root, 0600), never shown")
     STUDENT_TASKS: int = setting(256, lambda v: _int(v) and v >= 32, "an integer >= 32",
                                  "processes and threads one participant may run at once (RLIMIT_NPROC of their uid)")
     STUDENT_MEMORY: int = setting(4096, lambda v: _int(v) and v >= 512, "MiB, >= 512",
@@ -145,6 +152,9 @@ class Settings:
     WODAPIDBURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
                                "empty or an http(s) URL",
                                "api-db callbacks (e.g. http://api.example.org:8021/api); empty: no callbacks")
+    WODAPIDB_ALLOW_HTTP: bool = setting(False, lambda v: isinstance(v, bool), "true or false",
+                                        "accept an http:// WODAPIDBURL (the api-db password then crosses the "
+                                        "network in clear)")
     CLEANED_WAIT: int = setting(900, lambda v: _int(v) and v >= 0, "seconds, >= 0",
                                 "how long RESET and PURGE wait for the api-db to report the customer cleaned")
     CLEANED_POLL: int = setting(20, lambda v: _int(v) and v >= 1, "seconds, >= 1",
@@ -232,6 +242,10 @@ class Settings:
     def hub_state(self) -> str:
         """The hub's database and cookie secret: kept across re-deploys."""
         return f"{self.JPHUB}/var/jupyterhub"
+
+    @property
+    def hub_scheme(self) -> str:
+        return "https" if self.HUB_TLS_CERT else "http"
 
     @property
     def hub_token_file(self) -> str:
@@ -362,6 +376,11 @@ def _cross_checks(s: Settings) -> list[str]:
             problems.append(
                 f"{base}={getattr(s, base)!r}: student {what}s {low}..{high} must stay within "
                 f"{UID_MIN}..{UID_MAX} (normal accounts, never system ones)")
+    if bool(s.HUB_TLS_CERT) != bool(s.HUB_TLS_KEY):
+        problems.append(f"HUB_TLS_KEY={s.HUB_TLS_KEY!r}: HUB_TLS_CERT={s.HUB_TLS_CERT!r} and its key go together")
+    if s.WODAPIDBURL.startswith("http://") and not s.WODAPIDB_ALLOW_HTTP:
+        problems.append(f"WODAPIDBURL={s.WODAPIDBURL!r}: must be https:// (every callback carries the api-db "
+                        f"password); WODAPIDB_ALLOW_HTTP=True accepts http on purpose")
     if s.POSTPORT == s.WODBEPORT:
         problems.append(f"POSTPORT={s.POSTPORT!r}: must differ from WODBEPORT")
     return problems

@@ -10,7 +10,8 @@ from .conftest import MAIL_LOG, ROOT, S, pyinfra
 
 pytestmark = pytest.mark.integration
 PORT, CALLS = 18021, "/tmp/fake-apidb.calls"
-SETTINGS = ("--data", f"WODAPIDBURL=http://127.0.0.1:{PORT}/api", "--data", "CLEANED_POLL=1",
+SETTINGS = ("--data", f"WODAPIDBURL=http://127.0.0.1:{PORT}/api", "--data", "WODAPIDB_ALLOW_HTTP=True",
+            "--data", "CLEANED_POLL=1",
             "--data", "CALLBACK_RETRY=3")
 
 

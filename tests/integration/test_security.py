@@ -1,6 +1,7 @@
 """fail2ban bans a client that fails hub logins; ufw holds exactly the declared rules; the baseline."""
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from wod_deploy.components.firewall import rules
 from wod_deploy.components.students import protected
 from wod_deploy.settings import Settings
 
-from .conftest import NAME, S, wod_deploy
+from .conftest import NAME, S, pyinfra, wod_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,27 @@ def test_a_student_writable_path_is_named_by_the_check(backend, tmp_path):
     hit = [c for c in json.loads((tmp_path / "r.json").read_text())["checks"]
            if c["id"] == "students.nothing_writable"]
     assert hit[0]["status"] == "drift" and planted in hit[0]["actual"], hit
+
+
+def test_the_hub_serves_tls_with_the_given_certificate(backend, tmp_path):
+    """A self-signed pair made here: the proxy serves it on WODBEPORT, the key reaches the host
+    root-only and never pyinfra's output, even with --diff."""
+    cert, key = tmp_path / "hub.crt", tmp_path / "hub.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    tls = ("--data", f"HUB_TLS_CERT={cert}", "--data", f"HUB_TLS_KEY={key}")
+    port = backend.host.ports["hub"]
+    try:
+        results, stderr, _ = pyinfra("--diff", *tls)
+        assert results["results"]["failed_hosts"] == []
+        assert key.read_text().splitlines()[1] not in stderr
+        assert requests.get(f"https://127.0.0.1:{port}/hub/api", verify=str(cert), timeout=10).json()["version"]
+        with pytest.raises(requests.RequestException):
+            requests.get(f"http://127.0.0.1:{port}/hub/api", timeout=10).json()
+        assert backend.sh(f"stat -c '%a %U' {S.hub_etc}/hub.key").stdout.split() == ["600", "root"]
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", NAME, *tls, "--json", str(tmp_path / "r.json"))
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finally:
+        pyinfra()
+        backend.wait_for_hub(timeout=120)

@@ -63,6 +63,7 @@ CASES = [
     ("JPHUB=opt/jupyterhub", "JPHUB='opt/jupyterhub'"),
     ("WODUSER=", "WODUSER="),
     ("USERMAXX=30", "USERMAXX=30"),  # near-miss of USERMAX
+    ("WODAPIDBURL=http://api.example.org/api", "WODAPIDBURL='http://api.example.org/api'"),  # not https
 ]
 
 

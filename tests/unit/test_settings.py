@@ -59,7 +59,17 @@ BAD = [
     ({"HUB_PACKAGES": ["jupyterhub>=5"]}, "HUB_PACKAGES=['jupyterhub>=5']", "name==version"),
     ({"KERNEL_PACKAGES": ["bash_kernel~=0.10"]}, "KERNEL_PACKAGES=['bash_kernel~=0.10']", "name==version"),
     ({"WORKSHOP_PORTS": {"WKSHP-X": {"HTTPPORT": 0}}}, "WORKSHOP_PORTS=", "port 1..65535"),
+    # the moderator's password goes with every callback: clear text only when asked for
+    ({"WODAPIDBURL": "http://api.example.org/api"}, "WODAPIDBURL='http://api.example.org/api'", "https://"),
+    ({"HUB_TLS_CERT": "/nonexistent/hub.pem"}, "HUB_TLS_CERT='/nonexistent/hub.pem'", "file on the deploying"),
+    ({"HUB_TLS_CERT": __file__}, "HUB_TLS_KEY=''", "go together"),
 ]
+
+
+def test_http_for_the_api_db_is_accepted_only_when_asked_for():
+    s = load_settings({**group_data("all"), "WODAPIDBURL": "http://api.example.org/api", "WODAPIDB_ALLOW_HTTP": True})
+    assert s.WODAPIDBURL.startswith("http://")
+    assert load_settings({"WODAPIDBURL": "https://api.example.org/api"}).WODAPIDB_ALLOW_HTTP is False
 
 
 @pytest.mark.parametrize("data,key_value,allowed", BAD, ids=[repr(b[0]) for b in BAD])

@@ -17,7 +17,7 @@ from facts.npm import NpmGlobalVersion
 
 from .. import managed
 from ..checks import expect
-from ..managed import Directory, File, Secret, Service, render
+from ..managed import Directory, File, Key, Secret, Service, render
 from ..operations.npm import npm_global
 from ..runtime import naming
 from ..settings import Settings
@@ -45,9 +45,23 @@ def hub_files(s: Settings) -> list[File]:
     """The hub's config, its unit and what the config imports: a change to any restarts the hub."""
     extra = {"admin_scopes": ADMIN_SCOPES, "handler_scopes": HANDLER_SCOPES, "config": config_path(s),
              "student_name": naming.student_name("")}
-    return [File(config_path(s), render("jupyterhub_config.py.j2", s, **extra)),
+    return [File(config_path(s), render("jupyterhub_config.py.j2", s, **extra, **tls_paths(s))),
             File(UNIT, render("jupyterhub.service.j2", s, **extra)),
-            File(f"{s.lib_dir}/peers.py", (RUNTIME / "peers.py").read_text())]  # imported by the config
+            File(f"{s.lib_dir}/peers.py", (RUNTIME / "peers.py").read_text()),  # imported by the config
+            *tls(s)]
+
+
+def tls_paths(s: Settings) -> dict[str, str]:
+    return {"tls_cert": f"{s.hub_etc}/hub.crt", "tls_key": f"{s.hub_etc}/hub.key"}
+
+
+def tls(s: Settings) -> list[managed.Item]:
+    """The certificate and key the proxy serves, when HUB_TLS_CERT and HUB_TLS_KEY name them."""
+    if not s.HUB_TLS_CERT:
+        return []
+    paths = tls_paths(s)
+    return [File(paths["tls_cert"], Path(s.HUB_TLS_CERT).read_text()),
+            Key(paths["tls_key"], Path(s.HUB_TLS_KEY).read_text())]
 
 
 def token(s: Settings) -> Secret:
@@ -83,16 +97,17 @@ def deploy(settings: Settings):
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
-    config, unit, imported = hub_files(s)
+    unit = next(f for f in hub_files(s) if f.path == UNIT)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
     restarted = systemd.service(name="Restart JupyterHub (config, unit, token or packages changed)",
                                 service="jupyterhub", restarted=True,
-                                _if=any_changed(venv, packages, proxy, *(ops[f] for f in (config, unit, imported)),
+                                _if=any_changed(venv, packages, proxy, *(ops[f] for f in hub_files(s)),
                                                 ops[token(s)]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",
-        commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT)} | grep -q version && exit 0; "
+        commands=[f"for i in $(seq 90); do {HubApi().command(port=s.WODBEPORT, scheme=s.hub_scheme)} "
+                  "| grep -q version && exit 0; "
                   f"sleep 1; done; echo 'JupyterHub did not answer: journalctl -u jupyterhub' >&2; exit 1"],
         _if=any_changed(started, restarted),
     )
@@ -106,6 +121,7 @@ def checks(settings: Settings, probe):
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"))
     yield from managed.checks("jupyterhub", [Directory(s.JPHUB), *owned(s)], probe)
-    api = probe(HubApi, port=s.WODBEPORT)
-    yield expect("jupyterhub.api", f"http://127.0.0.1:{s.WODBEPORT}/hub/api", f"version {pinned(s).get('jupyterhub')}",
+    api = probe(HubApi, port=s.WODBEPORT, scheme=s.hub_scheme)
+    yield expect("jupyterhub.api", f"{s.hub_scheme}://127.0.0.1:{s.WODBEPORT}/hub/api",
+                 f"version {pinned(s).get('jupyterhub')}",
                  api and f"version {api.get('version')}", "the hub does not answer: journalctl -u jupyterhub")

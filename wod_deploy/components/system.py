@@ -53,7 +53,7 @@ def minute(s: Settings, salt: str) -> int:
 def owned(s: Settings, in_container: bool) -> list[managed.Item]:
     """Everything this component owns, in the order the deploy lays it down."""
     return [
-        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750),
+        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
         Directory("/etc/skel/.ssh", mode=0o700),
         File("/etc/security/limits.d/wod.conf",
              render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS,
