@@ -1,7 +1,9 @@
 """The backend-side code: the mail API handler's parsing and arithmetic, the watchdog's choices."""
 
 import json
+import os
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -122,15 +124,46 @@ def test_workshop_meta_reads_reset_and_range(cfg):
     assert mailapi.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
 
 
-def test_watchdog_kills_miners_and_runaways_only():
-    procs = [
-        (1, "student3", "/tmp/xmrig -o pool", 10, 50.0),
-        (2, "student3", "/usr/bin/python3 burn.py", 600, 99.5),
-        (3, "student3", "/opt/jupyterhub/bin/python3 -m ipykernel_launcher -f k.json", 600, 99.9),
-        (4, "student3", "/usr/bin/python3 burn.py", 60, 99.5),  # too young
-        (5, "wodadmin", "/usr/bin/python3 burn.py", 600, 99.5),  # not a student
-    ]
-    assert [(pid, why.split()[0]) for pid, _, why in watchdog.victims(procs)] == [(1, "miner"), (2, "runaway")]
+def proc(pid, ppid, uid, ticks, *argv, name="python3", started=None):
+    return watchdog.Proc(pid, ppid, uid, started if started is not None else pid, ticks, name, argv)
+
+
+def table(*procs):
+    return {(p.pid, p.started): p for p in procs}
+
+
+def test_watchdog_measures_cpu_per_uid_over_the_window_and_exempts_the_hub_tree_only():
+    ticks = watchdog.TICKS * 300  # a whole CPU for the 300 s window
+    before = table(
+        proc(1, 0, 0, 0, "/opt/jupyterhub/bin/python3", "/opt/jupyterhub/bin/jupyterhub", name="jupyterhub"),
+        proc(10, 1, 2003, 0, "/opt/jupyterhub/bin/python3", "/opt/jupyterhub/bin/jupyterhub-singleuser"),
+        proc(11, 10, 2003, 0, "/opt/jupyterhub/bin/python3", "-m", "ipykernel_launcher"),  # a kernel
+        proc(12, 11, 2003, 10**6, "/usr/bin/python3", "burn.py"),  # old, but idle during the window
+        proc(13, 1, 2003, 0, "/bin/sh", "-c", "ipykernel_launcher; burn"),  # looks like a kernel
+        proc(20, 1, 2004, 0, "/usr/bin/python3", "half.py"),
+        proc(30, 1, 1000, 0, "/usr/bin/python3", "admin.py"),  # not a participant
+        proc(40, 1, 0, 0, "/tmp/.x/xmrig", "-o", "pool", name="xmrig"),
+    )
+    after = table(*[watchdog.Proc(p.pid, p.ppid, p.uid, p.started, p.ticks + spent, p.name, p.argv)
+                    for p, spent in zip(before.values(), (0, ticks, ticks, 0, ticks // 2, ticks // 2, ticks, 0))])
+    killed = {pid: why.split()[0] for pid, _, why in watchdog.victims(before, after, 300, range(2001, 2021))}
+    # student 3 used 2.5 CPUs: the look-alike goes, the server and its kernel stay, the idle one too;
+    # student 4 used half a CPU; uid 1000 is no participant; a miner goes whoever runs it
+    assert killed == {13: "runaway", 40: "miner"}
+
+
+def test_watchdog_reads_a_non_dumpable_process_with_its_real_uid():
+    """A non-dumpable process's /proc/<pid> is root's on most kernels: the uid comes from status."""
+    import subprocess
+
+    child = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+                              "import ctypes, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); time.sleep(30)"])
+    try:
+        time.sleep(0.5)
+        seen = watchdog.read(str(child.pid))
+        assert (seen.uid, seen.ppid, seen.argv[0]) == (65534, os.getpid(), "/usr/bin/python3")
+    finally:
+        child.kill()
 
 
 @pytest.fixture
@@ -287,3 +320,16 @@ def test_the_broken_fixture_workshop_fails_half_way_through_rendering(tmp_path):
     """The integration test of a failed CREATE relies on it: Ansible's random of nothing raises."""
     with pytest.raises(IndexError):
         render.render_tree(FIXTURES / "WKSHP-Broken101", tmp_path / "out", {"STDID": 1}, host="localhost")
+
+
+def test_work_done_as_a_participant_has_their_rights_and_a_time_bound():
+    """What the handler runs as the student (rendering their workshop, kill -1): run as root here,
+    as the handler is, and the child still cannot read root's files nor outlive its bound."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    with pytest.raises(RuntimeError, match="PermissionError"):
+        mailapi.as_user(nobody, 10, Path("/etc/shadow").read_text)
+    with pytest.raises(RuntimeError, match="wait status"):
+        mailapi.as_user(nobody, 1, time.sleep, 30)
+    mailapi.as_user(nobody, 10, Path("/etc/hostname").read_text)  # what they may read, they read

@@ -257,21 +257,39 @@ def set_password(user: str, password: str) -> None:
     run("chpasswd", input=f"{user}:{password}\n")
 
 
+def as_user(account: pwd.struct_passwd, timeout: int, fn, *args) -> None:
+    """fn(*args) in a child process that is the user (their uid and group only, no capability):
+    whatever it reads, writes or signals, the kernel allows as for them. Bounded by `timeout`
+    seconds; its exception comes back as a RuntimeError naming it."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        code = 0
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            signal.alarm(timeout)
+            fn(*args)
+        except BaseException as exc:
+            os.write(write, f"{type(exc).__name__}: {exc}".encode()[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        message = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(child, 0)
+    if status:
+        raise RuntimeError(message or f"{fn.__name__} as {account.pw_name}: wait status {status}")
+
+
 def kill_processes(user: str) -> None:
     """Every process of the user, for certain. A child that becomes the user sends SIGKILL to
     every process it may signal (kill -1: the kernel walks them with forks held off, so a fork
     bomb cannot outrun it); then pkill again until none is left."""
-    account = pwd.getpwnam(user)
-    child = os.fork()
-    if child == 0:
-        try:
-            os.setgroups([])
-            os.setgid(account.pw_gid)
-            os.setuid(account.pw_uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(child, 0)
+    as_user(pwd.getpwnam(user), 10, os.kill, -1, signal.SIGKILL)
     for _ in range(100):
         subprocess.run(["pkill", "-KILL", "-U", user], capture_output=True)
         subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
@@ -341,7 +359,13 @@ def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, a
     try:
         shutil.copytree("/etc/skel", fresh, symlinks=True)
         if context is not None:
-            render.render_tree(Path(cfg["workshops_dir"]) / ws, fresh / ws, context, host="localhost")
+            # rendered by a child that is the student: a template that escaped the sandbox
+            # could do no more than they can (work/ is 0711 and its name unguessable)
+            (fresh / ws).mkdir()
+            os.chown(fresh / ws, account.pw_uid, account.pw_gid)
+            os.chmod(work, 0o711)
+            as_user(account, cfg.get("render_timeout", 300), render.render_tree,
+                    Path(cfg["workshops_dir"]) / ws, fresh / ws, context, "localhost")
         run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
         os.chmod(fresh, naming.HOME_CHMOD)
         for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
