@@ -48,7 +48,7 @@ def test_three_failed_hub_logins_get_the_client_banned_until_unbanned(backend):
              f"s.get('http://127.0.0.1:{S.hub_api_port}/hub/login')\n"
              "for _ in range(3):\n"
              f"    s.post('http://127.0.0.1:{S.hub_api_port}/hub/login', data={{'username': 'student2', "
-             "'password': 'x', '_xsrf': s.cookies.get('_xsrf', '')}})\n")
+             "'password': 'x', '_xsrf': s.cookies.get('_xsrf', '')})\n")
     backend.sh(f"{S.JPHUB}/bin/python3 -", user="student7", stdin=forge)
     for user in ["student2 (x@10.7.7.7)", *["student2"] * S.F2B_MAXRETRY]:  # stop once banned
         try:

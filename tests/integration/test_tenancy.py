@@ -127,12 +127,14 @@ def test_a_fork_bomb_in_the_hub_terminal_leaves_others_a_server_within_30s(backe
             assert time.monotonic() < deadline, "the fork bomb did not go off"
             time.sleep(0.5)
 
+        start = time.monotonic()  # the api-db's CREATE (which starts the server), then the login
         assert backend.act(f"CREATE {other} 36")["outcome"] == "done"
-        start = time.monotonic()
         backend.browser(f"student{other}", backend.password(other), timeout=30)
-        timing("a server for another participant during a fork bomb", time.monotonic() - start)
+        elapsed = time.monotonic() - start
         tasks = int(backend.sh(f"ps -L -u {user} --no-headers | wc -l").stdout)
-        assert tasks <= S.STUDENT_TASKS, f"{user} runs {tasks} tasks, more than {S.STUDENT_TASKS}"
+        timing(f"CREATE to a ready server for another participant during a fork bomb of {tasks} tasks", elapsed)
+        assert elapsed < 30
+        assert S.STUDENT_TASKS // 2 <= tasks <= S.STUDENT_TASKS, f"{user} runs {tasks} tasks (limit {S.STUDENT_TASKS})"
     finally:
         term.close()
         assert backend.act(f"CLEANUP {bomber} 35")["outcome"] == "done"
