@@ -82,6 +82,14 @@ DRIFTS = [
      f"/home/{S.WODUSER}/.bashrc"),
     ("watchdog-stopped", "systemctl stop wod-watchdog", "system.service", "wod-watchdog.service"),
     ("workshop-deleted", "rm -rf /var/lib/wod/workshops", "workshops.content", "/var/lib/wod/workshops"),
+    # the participants' side (issue 9)
+    ("staging-opened", f"chmod 0777 {S.staging_dir}", "staging.directory", S.staging_dir),
+    ("hooks-readable", f"chmod o+rx {S.workshops_dir}/.hooks", "workshops.directory", f"{S.workshops_dir}/.hooks"),
+    ("server-limits-raised", f"sed -i 's/-u {S.STUDENT_TASKS}/-u 100000/' {S.lib_dir}/wod-singleuser",
+     "jupyterhub.file", f"{S.lib_dir}/wod-singleuser"),
+    ("login-limits-removed", "sed -i '/nproc/d' /etc/security/limits.d/wod.conf", "system.file",
+     "/etc/security/limits.d/wod.conf"),
+    ("mail-account-given-a-shell", f"usermod -s /bin/bash {S.mail_user}", "mailapi.account", f"user {S.mail_user}"),
 ]
 
 

@@ -13,8 +13,9 @@ from ..settings import Settings
 
 
 def protected(s: Settings) -> list[str]:
-    """Trees a student must not be able to write anywhere in: the hub, WoD's code, config, data."""
-    return [s.JPHUB, s.lib_dir, s.etc_dir, s.data_dir]
+    """Trees a student must not be able to write anywhere in: the hub, WoD's code, config, data,
+    and where pyinfra stages uploads."""
+    return [s.JPHUB, s.lib_dir, s.etc_dir, s.data_dir, s.staging_dir]
 
 
 @pyinfra_deploy("Students")

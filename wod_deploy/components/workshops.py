@@ -197,6 +197,12 @@ def deploy(settings: Settings):
     tarball, digest, names = staged(settings)
     tree(name=f"Workshops ({len(names)}: {', '.join(names)[:80]})", local_tar=tarball, digest=digest,
          dest=settings.workshops_dir, restricted=restricted(settings))
+    managed.deploy(restricted_dirs(settings), "Workshops")  # their modes, should the tree be in place already
+
+
+def restricted_dirs(settings: Settings) -> list[Directory]:
+    return [Directory(f"{settings.workshops_dir}/{sub}", "root", group, 0o750)
+            for sub, group in restricted(settings).items()]
 
 
 def restricted(settings: Settings) -> dict[str, str]:
@@ -211,5 +217,4 @@ def checks(settings: Settings, probe):
     yield expect("workshops.content", settings.workshops_dir, f"digest {digest[:12]} ({' '.join(names)})",
                  found and f"digest {found[:12]}" + (f" ({' '.join(names)})" if found == digest else ""),
                  "converge ships the workshops again")
-    yield from managed.checks("workshops", [Directory(f"{settings.workshops_dir}/{sub}", "root", group, 0o750)
-                                            for sub, group in restricted(settings).items()], probe)
+    yield from managed.checks("workshops", restricted_dirs(settings), probe)
