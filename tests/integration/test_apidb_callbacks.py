@@ -38,8 +38,9 @@ def calls(backend) -> list:
 @pytest.fixture(scope="module")
 def with_apidb(backend):
     start_fake(backend)
-    results, _, _ = pyinfra(*SETTINGS, env={"WOD_APIDB_PASSWORD": "moderator-pw"})
+    results, stderr, _ = pyinfra("--diff", *SETTINGS, env={"WOD_APIDB_PASSWORD": "moderator-pw"})
     assert results["results"]["failed_hosts"] == []
+    assert "moderator-pw" not in stderr  # written by secret_put: --diff shows every file but this one
     yield
     backend.sh(STOP, check=False)
     pyinfra()  # back to a backend without api-db
