@@ -73,3 +73,21 @@ class WritablePaths(FactBase):
 
     def process(self, output: list[str]) -> list[str]:
         return sorted(line for line in output if line)
+
+
+class EnvFile(FactBase):
+    """An environment file made on the host from public lines and secret files (operations/files
+    env_file): ``{"stamp": <its first line>, "secrets": true if each KEY=<secret file> line
+    matches its file, "owner": "user:group", "mode": 0o600}``, or None when it is absent."""
+
+    def command(self, path: str, secrets: dict[str, str]) -> str:
+        checks = "".join(sh(' && grep -qxF "%s=$(cat %s 2>/dev/null)" %s', key, file, path)
+                         for key, file in sorted(secrets.items()))
+        return sh("[ -f %s ] || exit 0; head -n1 %s; stat -c '%%U:%%G %%a' %s; ", path, path, path) + \
+            f"{{ true{checks}; }} && echo secrets-match || echo secrets-stale"
+
+    def process(self, output: list[str]) -> dict | None:
+        if len(output) < 3:
+            return None
+        owner, mode = output[1].split()
+        return {"stamp": output[0], "owner": owner, "mode": int(mode, 8), "secrets": output[2] == "secrets-match"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.state import BaseStateCallback
 
-from .settings import SettingsError, load_settings
+from .settings import SettingsError, load_settings, overlapping_ranges
 
 
 class PreflightError(PyinfraError):
@@ -26,6 +26,7 @@ def validate_inventory(inventory) -> dict:
             settings[host.name] = load_settings(host.data, host=host.name, inventory=inventory)
         except SettingsError as exc:
             errors.append(str(exc))
+    errors += overlapping_ranges(inventory)
     if errors:
         raise PreflightError("\n".join(errors) + "\nNothing was changed on any host.")
     return settings

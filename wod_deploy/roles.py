@@ -13,12 +13,15 @@ from types import ModuleType
 
 from .components import (
     admin,
+    apidb,
+    apidb_data,
     fail2ban,
     firewall,
     jupyterhub,
     kernels,
     mailapi,
     packages,
+    postgres,
     staging,
     students,
     system,
@@ -46,8 +49,8 @@ ROLES = {
     role.name: role for role in (
         Role("backend", (staging, packages, admin, system, students, jupyterhub, kernels, workshops, mailapi,
                          fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
-        # The api-db and the portal: inventory groups today, their components to come.
-        Role("api_db", ()),
+        Role("api_db", (staging, postgres, apidb, apidb_data, firewall), {"api": "WODAPIDBPORT"}),
+        # The portal: an inventory group today, its components to come.
         Role("frontend", ()),
     )
 }

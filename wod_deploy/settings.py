@@ -165,6 +165,30 @@ class Settings:
                                 "how long a callback the api-db missed is kept for another try")
     WODAPIDBUSER: str = setting("moderator", lambda v: _str(v) and v != "", "a user name",
                                 "the api-db user of the callbacks (password: WOD_APIDB_PASSWORD at deploy time)")
+    # the api-db role: upstream's application, a git URL or a directory on the machine running pyinfra
+    WODAPIDBDIR: str = setting("https://github.com/Workshops-on-Demand/wod-api-db.git", _str,
+                               "a git URL or a directory", "the api-db application (cloned on the machine running "
+                               "pyinfra)")
+    WODAPIDBREF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+                               "a git branch or tag", "the branch or tag of WODAPIDBDIR")
+    WODAPIDBPORT: int = setting(8021, _port, _PORT, "the api-db's port")
+    WODPGDB: str = setting("wodapidb", lambda v: _str(v) and re.match(r"^[a-z_][a-z0-9_]{0,62}$", v) is not None,
+                           "a PostgreSQL name (lowercase letters, digits, _)",
+                           "the api-db's database, and the role that owns it")
+    WODAPIDBADMIN: str = setting("hackshack", lambda v: _str(v) and v != "", "a user name",
+                                 "the api-db's admin user (password: WOD_APIDB_ADMIN_PASSWORD at deploy time)")
+    WODDENYLIST: tuple[str, ...] = setting((), _strlist, "a list of e-mail domains",
+                                           "registrations from these domains are refused")
+    LOCATIONS: tuple[dict, ...] = setting((), lambda v: isinstance(v, (list, tuple)) and all(
+                                              isinstance(d, dict) and {"name", "basestdid", "usermax"} <= set(d)
+                                              for d in v),
+                                          "a list of {name, address, basestdid, usermax, proto, port}",
+                                          "the backends the api-db drives (derived from the inventory's backend "
+                                          "group, in its order)")
+    WODFEEXTURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s/]+$", v) is not None),
+                               "empty or a URL like https://portal.example.org[:port]",
+                               "the portal as browsers reach it (CORS, links in mails); empty: "
+                               "http://<first frontend host>:8000")
     # workshops: a git URL or a directory on the machine running pyinfra
     WODNOBO: str = setting("https://github.com/Workshops-on-Demand/wod-notebooks.git", _str,
                            "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
@@ -336,6 +360,47 @@ def apidb_addresses(inventory) -> list[str]:
     return sorted(set(addresses))
 
 
+def backend_ranges(inventory) -> list[tuple[str, int, int]]:
+    """(backend host, BASESTDID, USERMAX) in inventory order: a BASESTDID set for a host is kept,
+    the others follow the backend before them (its BASESTDID + its USERMAX), upstream's
+    USERMAX x (n - 1) when every backend has the same USERMAX."""
+    ranges, following = [], 0
+    for host in inventory.get_group("backend", []) if inventory is not None else []:
+        data = host.data.dict() if hasattr(host.data, "dict") else dict(host.data)
+        usermax = data.get("USERMAX", default("USERMAX"))
+        base = data.get("BASESTDID", following)
+        if not (_int(usermax) and _int(base)):
+            continue  # named by the host's own validation
+        ranges.append((host.name, base, usermax))
+        following = base + usermax
+    return ranges
+
+
+def locations(inventory) -> list[dict]:
+    """The inventory's backends as the api-db sees them: the name browsers and its mail use, the
+    address it reaches them at (when the inventory gives one), their range of student ids."""
+    found = []
+    for host in inventory.get_group("backend", []):
+        try:
+            s = load_settings(host.data, host=host.name, inventory=inventory)
+        except SettingsError:
+            continue  # named by that host's own validation
+        found.append({"name": s.WODBEEXTFQDN, "address": host.data.get("wod_address") or "",
+                      "basestdid": s.BASESTDID, "usermax": s.USERMAX, "proto": s.hub_scheme, "port": s.WODBEPORT})
+    return found
+
+
+def overlapping_ranges(inventory) -> list[str]:
+    """Two backends whose api-db student ids (BASESTDID+1 .. BASESTDID+USERMAX) overlap."""
+    ranges, problems = backend_ranges(inventory), []
+    for i, (a, base_a, max_a) in enumerate(ranges):
+        for b, base_b, max_b in ranges[i + 1:]:
+            if base_a < base_b + max_b and base_b < base_a + max_a:
+                problems.append(f"BASESTDID: backends {a} (ids {base_a + 1}..{base_a + max_a}) and {b} "
+                                f"(ids {base_b + 1}..{base_b + max_b}) overlap in the api-db")
+    return problems
+
+
 def load_settings(data: Any, host: str | None = None, inventory=None) -> Settings:
     """Build Settings from host data (a pyinfra HostData or a mapping); raise SettingsError.
 
@@ -346,6 +411,11 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
         values["APIDB_ADDRESSES"] = apidb_addresses(inventory)
     if not values.get("WODBEEXTFQDN"):
         values["WODBEEXTFQDN"] = host if host and re.match(r"^[A-Za-z0-9.-]+$", host) else "localhost"
+    api_dbs = {h.name for h in inventory.get_group("api_db", [])} if inventory is not None else set()
+    if host in api_dbs and "LOCATIONS" not in values:
+        values["LOCATIONS"] = locations(inventory)
+    if inventory is not None and "BASESTDID" not in values:
+        values.update(("BASESTDID", base) for name, base, _ in backend_ranges(inventory) if name == host)
     problems = _unknown_near_misses(values)
     kwargs = {}
     for key in KNOWN:

@@ -64,6 +64,7 @@ CASES = [
     ("WODUSER=", "WODUSER="),
     ("USERMAXX=30", "USERMAXX=30"),  # near-miss of USERMAX
     ("WODAPIDBURL=http://api.example.org/api", "WODAPIDBURL='http://api.example.org/api'"),  # not https
+    ("BASESTDID=0", "backends hub-a (ids 1..20) and hub-b (ids 1..50) overlap"),  # one range for both
 ]
 
 

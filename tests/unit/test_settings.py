@@ -148,3 +148,17 @@ def test_settings_command_names_a_bad_value(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "settings", str(inv), "--data", "POSTPORT=0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "POSTPORT=0: must be a TCP port 1..65535" in proc.stderr, proc.stderr
+
+
+def test_backends_ranges_follow_the_inventory_and_overlaps_name_both_hosts():
+    from pyinfra.api import Inventory
+
+    from wod_deploy.settings import backend_ranges, overlapping_ranges
+
+    two = Inventory((["be-1", "be-2"], {}), backend=(["be-1", "be-2"], {"USERMAX": 5}))
+    assert backend_ranges(two) == [("be-1", 0, 5), ("be-2", 5, 5)]
+    assert [load_settings(h.data, host=h.name, inventory=two).BASESTDID for h in two] == [0, 5]
+    assert overlapping_ranges(two) == []
+    clash = Inventory((["be-1", ("be-2", {"BASESTDID": 3})], {}), backend=(["be-1", "be-2"], {"USERMAX": 5}))
+    assert overlapping_ranges(clash) == [
+        "BASESTDID: backends be-1 (ids 1..5) and be-2 (ids 4..8) overlap in the api-db"]

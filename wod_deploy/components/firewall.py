@@ -1,4 +1,5 @@
-"""The ufw firewall: incoming denied but SSH, the hub, and POSTPORT from the api-db hosts."""
+"""The ufw firewall: incoming denied but SSH and each role's own services: on a backend the hub
+and POSTPORT from the api-db hosts; on an api-db its API (PostgreSQL stays closed)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,34 @@ from pyinfra.api import deploy as pyinfra_deploy
 from facts.ufw import Ufw
 
 from ..checks import expect
+from ..operations.apt import apt_packages
 from ..operations.ufw import ufw
 from ..settings import Settings
 
 
-def rules(s: Settings) -> list[str]:
-    """The rules exactly as `ufw show added` prints them: SSH and the hub for all, the mail API
-    port only for the api-db hosts."""
-    return [f"ufw allow {s.SSHD_PORT}/tcp", f"ufw allow {s.WODBEPORT}/tcp",
-            *(f"ufw allow from {client} to any port {s.POSTPORT} proto tcp" for client in s.mail_clients)]
+def rules(s: Settings, groups=("backend",)) -> list[str]:
+    """The rules exactly as `ufw show added` prints them, for a host in `groups`."""
+    found = [f"ufw allow {s.SSHD_PORT}/tcp"]
+    if "backend" in groups:  # the hub for all, the mail API only for the api-db hosts
+        found += [f"ufw allow {s.WODBEPORT}/tcp",
+                  *(f"ufw allow from {client} to any port {s.POSTPORT} proto tcp" for client in s.mail_clients)]
+    if "api_db" in groups:
+        found.append(f"ufw allow {s.WODAPIDBPORT}/tcp")
+    return list(dict.fromkeys(found))
 
 
 @pyinfra_deploy("Firewall")
 def deploy(settings: Settings):
-    ufw(name="ufw: deny incoming; allow SSH, the hub, and POSTPORT from the api-db hosts", rules=rules(settings))
+    from pyinfra import host  # the host being deployed: its groups say which services it runs
+
+    apt_packages(name="ufw", packages=["ufw"])
+    ufw(name="ufw: deny incoming; allow SSH and this host's services", rules=rules(settings, host.groups))
 
 
 def checks(settings: Settings, probe):
+    rules_ = rules(settings, probe.host.groups)
     fw = probe(Ufw) or {"active": False, "incoming": "absent", "rules": []}
     yield expect("firewall.state", "ufw", "active, incoming deny",
                  f"{'active' if fw['active'] else 'inactive'}, incoming {fw['incoming'] or 'unknown'}")
-    yield expect("firewall.rules", "ufw rules", " | ".join(sorted(rules(settings))),
+    yield expect("firewall.rules", "ufw rules", " | ".join(sorted(rules_)),
                  " | ".join(sorted(fw["rules"])))  # allow rules: their order does not matter

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import re
-import subprocess
 import tarfile
 from dataclasses import fields
 from pathlib import Path
@@ -33,37 +32,20 @@ from ..operations.files import tree
 from ..runtime import mailapi as handler
 from ..runtime import render
 from ..settings import Settings
+from ..sources import checkout
 from .mailapi import handler_config
 
-GIT_RE = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
 INDEX = ".wod-index.json"  # at the root of the shipped tree
 HOOKS = ".hooks"  # .hooks/public/create-WKSHP-X.sh, .hooks/private/..., beside the workshops
 HOOK_RE = re.compile(r"^(create|post-copy|cleanup|reset)-(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9_.-]*\.sh(\.j2)?$")
 _staged: dict[tuple, tuple[str, str, list[str]]] = {}
 
 
-def _checkout(url: str, ref: str) -> Path:
-    """A shallow clone of `url` at `ref` in the local cache, refreshed on every deploy."""
-    cache = state_dir() / "cache" / ("git-" + hashlib.sha1(f"{url}#{ref}".encode()).hexdigest()[:16])
-    if (cache / ".git").exists():
-        cmds = [["git", "-C", str(cache), "fetch", "-q", "--depth", "1", "origin", ref],
-                ["git", "-C", str(cache), "checkout", "-q", "-f", "FETCH_HEAD"]]
-    else:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cmds = [["git", "clone", "-q", "--depth", "1", "--branch", ref, url, str(cache)]]
-    for cmd in cmds:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            raise DeployError(f"WODNOBO={url!r} (ref {ref}): {' '.join(cmd[:2])} failed: {proc.stderr.strip()}")
-    return cache
-
-
 def sources(settings: Settings) -> list[Path]:
     """Workshop source directories, lowest precedence first."""
     found = []
     if settings.WODNOBO:
-        found.append(_checkout(settings.WODNOBO, settings.WODNOBO_REF) if GIT_RE.search(settings.WODNOBO)
-                     else Path(settings.WODNOBO).expanduser().resolve())
+        found.append(checkout("WODNOBO", settings.WODNOBO, settings.WODNOBO_REF))
     if settings.PRIVATE_DIR and (Path(settings.PRIVATE_DIR) / "workshops").is_dir():
         found.append(Path(settings.PRIVATE_DIR) / "workshops")
     for src in found:

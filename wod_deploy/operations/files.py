@@ -11,7 +11,7 @@ from pyinfra.api import FileUploadCommand, OperationError, operation
 from pyinfra.facts.files import Directory, File, Sha1File
 from pyinfra.facts.server import User
 
-from facts.files import FileLines, TreeDigest
+from facts.files import EnvFile, FileLines, TreeDigest
 
 from ..shell import sh
 
@@ -67,6 +67,23 @@ def secret_put(path: str, content: str):
 def staging_name(dest: str) -> str:
     """Where pyinfra stages an upload to `dest` before sudo copies it (the private staging dir)."""
     return host.get_temp_filename(dest, temp_directory=(host.current_op_global_arguments or {}).get("_temp_dir"))
+
+
+@operation()
+def env_file(path: str, lines: list[str], secrets: dict[str, str], user: str):
+    """KEY=value lines for an application, 0600 `user`: the public `lines` from here, each secret
+    `KEY=<content of a root-only file on the host>` added on the host, so no secret travels. Its
+    first line stamps the public part; rewritten when that, a secret, the owner or mode differ."""
+    stamp = "# wod-deploy " + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    state = host.get_fact(EnvFile, path=path, secrets=secrets)
+    wanted = (stamp, True, f"{user}:{user}", 0o600)
+    if state and (state["stamp"], state["secrets"], state["owner"], state["mode"]) == wanted:
+        host.noop(f"{path} is in place")
+        return
+    new = f"{path}.wod-new"
+    body = sh("umask 077 && { printf '%%s\\n' %s %s", stamp, lines)
+    body += "".join(sh("; printf '%%s=%%s\\n' %s \"$(cat %s)\"", key, file) for key, file in sorted(secrets.items()))
+    yield body + sh("; } > %s && chown %s:%s %s && mv %s %s", new, user, user, new, new, path)
 
 
 SUDOERS_MODE = 0o440  # what sudo accepts for a drop-in

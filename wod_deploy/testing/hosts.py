@@ -7,6 +7,7 @@ container label, so `inventories/docker.py` needs no state file.
 from __future__ import annotations
 
 import io
+import os
 import socket
 import subprocess
 import tarfile
@@ -21,7 +22,8 @@ from ..local import state_dir
 from ..roles import ROLES
 from .image import host_image
 
-LABEL = "wod-deploy.testhost"
+# WOD_TESTHOST_LABEL keeps a second checkout's hosts out of this one's inventory (and its out of ours)
+LABEL = os.environ.get("WOD_TESTHOST_LABEL", "wod-deploy.testhost")
 ROLE_LABEL = "wod-deploy.role"
 NAME_PREFIX = "wod-"
 

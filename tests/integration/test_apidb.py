@@ -1,0 +1,146 @@
+"""The api-db role end to end: upstream's wod-api-db (../shared/upstream/wod-api-db, unchanged) on
+PostgreSQL, converged with deploys/site.py beside the session's backend; a registration posted as
+upstream's portal posts it goes through the api-db's scheduler, the backend's mail API and its
+callbacks, and the password the api-db holds logs the student into the hub."""
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from wod_deploy.testing import hosts
+
+from .conftest import MAIL_LOG, NAME, ROOT, S, changed, pyinfra, timing, wod_deploy
+
+pytestmark = pytest.mark.integration
+UPSTREAM = (ROOT.parent / "shared" / "upstream" / "wod-api-db").resolve()
+PASSWORDS = {"WOD_APIDB_PASSWORD": "moderator-pw", "WOD_APIDB_ADMIN_PASSWORD": "admin-pw"}
+API_DB = f"{NAME}-apidb"
+
+
+class ApiDb:
+    def __init__(self, host: hosts.TestHost):
+        self.host = host
+        self.url = f"http://127.0.0.1:{host.ports['api']}/api"
+
+    def sh(self, command: str, check: bool = True):
+        proc = subprocess.run(["docker", "exec", self.host.container, "sh", "-c", command], capture_output=True,
+                              text=True)
+        assert not check or proc.returncode == 0, f"{command}: {proc.stderr}"
+        return proc
+
+    def token(self) -> dict:
+        login = requests.post(f"{self.url}/login", json={"username": S.WODAPIDBUSER,
+                                                          "password": PASSWORDS["WOD_APIDB_PASSWORD"]}, timeout=10)
+        return {"x-access-token": login.json()["accessToken"]}
+
+    def register(self, email: str, notebook: str = "WKSHP-Test101") -> dict:
+        """What upstream's portal posts (ScheduleCard): the workshop's fields and the person."""
+        workshop = next(w for w in requests.get(f"{self.url}/workshops", timeout=10).json()
+                        if w["notebook"] == notebook)
+        posted = requests.post(f"{self.url}/customer", timeout=30, json={
+            "name": "jane doe", "email": email, "company": "ACME", "title": workshop["name"],
+            "notebook": workshop["notebook"], "sessionType": workshop["sessionType"],
+            "location": workshop["location"], "termsAndConditions": True, "proxy": "wod"})
+        assert posted.status_code == 200 and posted.text, posted.text
+        return posted.json()
+
+    def customers(self) -> list[dict]:
+        return requests.get(f"{self.url}/customers", headers=self.token(), timeout=10).json()
+
+
+def site(api_db: hosts.TestHost, *args: str):
+    return pyinfra("--data", f"WODAPIDBDIR={UPSTREAM}", "--data", f"WODAPIDBURL=http://{api_db.address}:"
+                   f"{S.WODAPIDBPORT}/api", "--data", "WODAPIDB_ALLOW_HTTP=True", *args, deploy="deploys/site.py",
+                   limit=None, env={"WOD_HOSTS": f"{NAME},{api_db.name}", **PASSWORDS})
+
+
+@pytest.fixture(scope="module")
+def apidb(backend):
+    assert (UPSTREAM / "package.json").is_file(), f"upstream's api-db is expected at {UPSTREAM}"
+    host = hosts.up(role="api_db", name=API_DB)
+    results, _, seconds = site(host)
+    assert results["results"]["failed_hosts"] == []
+    timing("first converge of the api-db role (with the backend, deploys/site.py)", seconds)
+    yield ApiDb(host)
+    hosts.down(API_DB)
+    pyinfra()  # the backend without its api-db
+
+
+def test_a_registration_gets_a_student_logged_into_the_hub_within_2_minutes(backend, apidb):
+    before = len(backend.lines(MAIL_LOG))
+    start = time.monotonic()
+    customer = apidb.register("jane.doe@hpe.com")
+    while not (current := next(c for c in apidb.customers() if c["id"] == customer["id"]))["active"]:
+        assert time.monotonic() - start < 120, f"not active after 2 minutes: {current}"
+        time.sleep(2)
+    timing("registration to an active customer (scheduler, CREATE, callbacks)", time.monotonic() - start)
+    events = [json.loads(line) for line in backend.lines(MAIL_LOG)[before:]]
+    create = next(e for e in events if e.get("action") == "CREATE")
+    assert (create["outcome"], create["client"]) == ("done", apidb.host.address), create
+    student = requests.get(f"{apidb.url}/students/{current['studentId']}", headers=apidb.token(), timeout=10).json()
+    assert backend.login(student["username"], student["password"]).status_code == 302
+
+
+def test_a_second_converge_changes_nothing_and_a_new_workshop_keeps_every_customer(backend, apidb, tmp_path):
+    results, _, seconds = site(apidb.host)
+    timing("no-change converge of the api-db role (with the backend)", seconds)
+    assert changed(results) == []
+    customers = apidb.customers()
+    assert customers
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(ROOT / "tests/fixtures/workshops", catalogue)
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-New101")
+    meta = (catalogue / "WKSHP-New101" / "wod.yml")
+    meta.write_text(meta.read_text().replace("Test101", "New101"))
+    try:
+        results, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert results["results"]["failed_hosts"] == []
+        assert any(w["notebook"] == "WKSHP-New101" for w in requests.get(f"{apidb.url}/workshops", timeout=10).json())
+        assert apidb.customers() == customers  # every customer row, as it was
+    finally:
+        site(apidb.host)
+
+
+def test_postgres_is_closed_to_the_backend_and_the_api_open(backend, apidb):
+    probe = ("import socket, sys\n"
+             "for port in (5432, int(sys.argv[2])):\n"
+             "    try:\n"
+             "        socket.create_connection((sys.argv[1], port), timeout=5).close(); print(port, 'open')\n"
+             "    except OSError as e:\n"
+             "        print(port, 'closed')\n")
+    seen = backend.sh(f"python3 - {apidb.host.address} {S.WODAPIDBPORT}", stdin=probe).stdout.split("\n")
+    assert seen[:2] == ["5432 closed", f"{S.WODAPIDBPORT} open"], seen
+    listening = set(apidb.sh("ss -ltnH 'sport = :5432' | awk '{print $4}'").stdout.split())
+    assert listening and listening <= {"127.0.0.1:5432", "[::1]:5432"}, listening
+
+
+DRIFTS = [
+    ("service-stopped", "systemctl stop wod-api-db", "apidb.service", "wod-api-db.service"),
+    ("env-0644", "chmod 0644 /etc/wod-api-db/api-db.env", "apidb.env", "/etc/wod-api-db/api-db.env"),
+    ("postgres-listening-everywhere", "runuser -u postgres -- psql -c \"ALTER SYSTEM SET listen_addresses = '*'\" "
+     "&& systemctl restart postgresql", "postgres.listen", "listen_addresses"),
+    ("workshop-row-deleted", f"runuser -u postgres -- psql -d {S.WODPGDB} -c \"DELETE FROM workshops WHERE "
+     "notebook = 'WKSHP-Tab101'\"", "apidb.rows", f"database {S.WODPGDB}"),
+]
+
+
+@pytest.mark.parametrize("case,breakage,check_id,resource", DRIFTS, ids=[d[0] for d in DRIFTS])
+def test_api_db_drift_is_named_then_repaired(backend, apidb, tmp_path, case, breakage, check_id, resource):
+    args = ("inventories/docker.py", "--limit", API_DB, "--data", f"WODAPIDBDIR={UPSTREAM}",
+            "--json", str(tmp_path / "r.json"))
+    env = {"WOD_HOSTS": f"{NAME},{API_DB}", **PASSWORDS}
+    proc = wod_deploy("check", *args, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    apidb.sh(breakage)
+    proc = wod_deploy("check", *args, env=env)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    hit = [c for c in report["checks"] if (c["id"], c["resource"], c["status"]) == (check_id, resource, "drift")]
+    assert hit, f"{case}: no drift on {check_id} {resource}: {[c for c in report['checks'] if c['status'] != 'pass']}"
+    results, _, _ = site(apidb.host)
+    assert results["results"]["failed_hosts"] == []
+    assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"

@@ -1,0 +1,170 @@
+"""The api-db application: upstream's wod-api-db (WODAPIDBDIR), run by node under systemd.
+
+Its `*.j2` files are rendered here with the settings, as upstream's Ansible renders them, and
+the tree is shipped when its digest changed. On the host it is built once (dependencies only when
+package.json or its lock changed; src, routes, modules... through its own Babel preset) and run
+as `wodapi` with journald logs, restarted on failure, and only when the build or its environment
+changed. No pm2, no nodemon. Its environment (`/etc/wod-api-db/api-db.env`, 0600 `wodapi`, linked as
+the app's `.env`) holds the database password and the JWT secret, both made on the host.
+
+Schema, never lost: migrations forward only (sequelize-cli, as upstream), after a pg_dump kept on
+the host (the last 5), before the app starts; never db:drop nor reset-data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from urllib.parse import urlsplit
+
+import jinja2
+from pyinfra.api import deploy as pyinfra_deploy
+from pyinfra.operations import server, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.files import EnvFile
+from facts.node import BuiltFrom, PendingMigrations
+
+from .. import managed
+from ..checks import expect
+from ..local import state_dir
+from ..managed import Directory, File, Secret, Service, render
+from ..operations.apt import apt_packages
+from ..operations.files import env_file, tree
+from ..operations.node import migrations, node_app
+from ..settings import Settings
+from ..sources import checkout
+from . import postgres
+
+ROOT = "/opt/wod-api-db"
+SOURCE, APP = f"{ROOT}/source", f"{ROOT}/app"
+USER = "wodapi"
+PACKAGES = ("nodejs", "npm", "build-essential", "python3", "curl")  # bcrypt builds with node-gyp
+COMPILED = ["src", "routes", "modules", "middleware", "models", "controllers", "config"]
+SKIPPED = {".git", "node_modules", "dist", "data", "ansible", "scripts", ".env"}
+UNIT = "/etc/systemd/system/wod-api-db.service"
+BACKUPS = "/var/backups/wod-api-db"  # a pg_dump before every migration, the last 5 kept
+# upstream signs its tokens with a constant (config/auth.config.js): ours reads the host's secret
+OVERRIDES = {"config/auth.config.js": "module.exports = { secret: process.env.WODJWTSECRET };\n"}
+# upstream refuses an address that contains any denied domain: an empty list ('') would refuse
+# every address, so "none" is written as something no valid address contains
+NOTHING_DENIED = "@@"
+_staged: dict[tuple, tuple[str, str]] = {}
+
+
+def env_path(s: Settings) -> str:
+    return f"{postgres.ETC}/api-db.env"
+
+
+def jwt_secret(s: Settings) -> str:
+    return f"{postgres.ETC}/jwt.secret"
+
+
+def _url(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    proto = parts.scheme or "http"
+    return proto, parts.hostname or "localhost", parts.port or (443 if proto == "https" else 80)
+
+
+def template_vars(s: Settings, name: str) -> dict:
+    """What upstream's *.j2 read. Ports are ints: its templates compare them with 80."""
+    fe = _url(s.WODFEEXTURL or "http://localhost:8000")
+    api = ("http", name, s.WODAPIDBPORT)
+    out = {"BRANDINGWOD": s.BRANDINGWOD, "BRANDINGURL": s.BRANDINGURL, "BRANDINGSLACK": s.BRANDINGSLACK,
+           "BRANDINGX": s.BRANDINGX, "BRANDINGLOGOURL": f"{s.BRANDINGURL}/img/logo.png", "WODUSER": s.WODUSER}
+    for prefix, (proto, fqdn, port) in (("WODFE", fe), ("WODFEEXT", fe), ("WODAPIDB", api), ("WODAPIDBEXT", api)):
+        out.update({f"{prefix}PROTO": proto, f"{prefix}FQDN": fqdn, f"{prefix}PORT": port})
+    return out
+
+
+def staged(s: Settings, name: str) -> tuple[str, str]:
+    """(local tarball, digest) of the application with its templates rendered, built once per run."""
+    variables = template_vars(s, name)
+    key = (s.WODAPIDBDIR, s.WODAPIDBREF, tuple(sorted(variables.items())))
+    if key not in _staged:
+        src = checkout("WODAPIDBDIR", s.WODAPIDBDIR, s.WODAPIDBREF)
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for path in sorted(src.rglob("*")):
+                rel = path.relative_to(src)
+                if SKIPPED & set(rel.parts) or path.is_symlink() or path.is_dir():
+                    continue
+                data = path.read_bytes()
+                if path.suffix == ".j2":
+                    data, rel = env.from_string(data.decode()).render(variables).encode(), rel.with_suffix("")
+                info = tarfile.TarInfo(str(rel))
+                info.size, info.mode, info.mtime = len(data), 0o755 if path.stat().st_mode & 0o111 else 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        data = out.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        local = state_dir() / "cache" / f"api-db-{digest[:16]}.tar"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+        _staged[key] = (str(local), digest)
+    return _staged[key]
+
+
+def env_lines(s: Settings, name: str) -> list[str]:
+    """The public part of the app's environment (secrets are added on the host)."""
+    return [f"WODPGDB={s.WODPGDB}", f"WODPGUSER={s.WODPGDB}", f"WODAPIDBPORT={s.WODAPIDBPORT}",
+            f"WODAPIDBFQDN={name}", f"WODSENDER={s.WODSENDER}", f"WODPOSTPORT={s.POSTPORT}",
+            f"WODDENYLIST={','.join(s.WODDENYLIST) or NOTHING_DENIED}", "WODSENDGRIDAPIKEY=None",
+            "WODFEEDBACKURL=None"]
+
+
+def secrets(s: Settings) -> dict[str, str]:
+    return {"WODPGPASSWD": postgres.password_file(s), "WODJWTSECRET": jwt_secret(s)}
+
+
+def owned(s: Settings) -> list[managed.Item]:
+    return [Directory(ROOT), Secret(jwt_secret(s)), File(UNIT, render("wod-api-db.service.j2", s, root=APP, user=USER)),
+            Service("wod-api-db")]
+
+
+@pyinfra_deploy("api-db")
+def deploy(settings: Settings):
+    s = settings
+    name = s.WODBEEXTFQDN  # how the backends and browsers reach it
+    apt_packages(name="Node.js and what its native modules build with", packages=list(PACKAGES))
+    server.user(name=f"Application account {USER}", user=USER, system=True, home=f"/var/lib/{USER}",
+                shell="/usr/sbin/nologin")
+    items = owned(s)
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "api-db")
+    tarball, digest = staged(s, name)
+    tree(name="Application source (templates rendered)", local_tar=tarball, digest=digest, dest=SOURCE)
+    built = node_app(name="Build (npm install when the dependencies changed, Babel)", source=SOURCE, app=APP,
+                     digest=digest, compiled=COMPILED, env_file=env_path(s), overrides=OVERRIDES)
+    env = env_file(name=f"Environment {env_path(s)} (secrets added on the host)", path=env_path(s),
+                   lines=env_lines(s, name), secrets=secrets(s), user=USER)
+    # before the app starts: its sync() would make the tables the migrations create
+    migrated = migrations(name=f"Migrations of {s.WODPGDB} (after a pg_dump in {BACKUPS})", app=APP, user=USER,
+                          database=s.WODPGDB, backups=BACKUPS)
+    unit = next(i for i in items if isinstance(i, File) and i.path == UNIT)
+    systemd.daemon_reload(name="Reload units (api-db)", _if=ops[unit].did_change)
+    (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db").values()
+    restarted = systemd.service(name="Restart the api-db (build, environment or unit changed)", service="wod-api-db",
+                                restarted=True, _if=any_changed(built, env, migrated, ops[unit]))
+    server.shell(name=f"Wait for the api-db on port {s.WODAPIDBPORT}",
+                 commands=[f"for i in $(seq 60); do curl -fsS -o /dev/null http://127.0.0.1:{s.WODAPIDBPORT}/ "
+                           "&& exit 0; sleep 1; done; echo 'the api-db did not answer: journalctl -u wod-api-db' >&2; "
+                           "exit 1"],
+                 _if=any_changed(started, restarted))
+
+
+def checks(settings: Settings, probe):
+    s = settings
+    name = s.WODBEEXTFQDN
+    yield from managed.checks("apidb", owned(s), probe)
+    _, digest = staged(s, name)
+    pending = probe(PendingMigrations, app=APP, user=USER)
+    yield expect("apidb.migrations", f"database {s.WODPGDB}", "no pending migration",
+                 "unknown" if pending is None else ("no pending migration" if not pending
+                                                    else "pending: " + ", ".join(pending)))
+    built = probe(BuiltFrom, app=APP)
+    yield expect("apidb.build", APP, f"built from {digest[:12]}", built and f"built from {built[:12]}")
+    state = probe(EnvFile, path=env_path(s), secrets=secrets(s))
+    yield expect("apidb.env", env_path(s), f"{USER}:{USER} 0600, secrets current",
+                 state and f"{state['owner']} {state['mode']:04o}, "
+                           f"secrets {'current' if state['secrets'] else 'stale'}")
