@@ -147,3 +147,51 @@ def test_api_db_drift_is_named_then_repaired(backend, apidb, tmp_path, case, bre
     results, _, _ = site(apidb.host)
     assert results["results"]["failed_hosts"] == []
     assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"
+
+
+def test_two_backends_get_ranges_0_and_5_and_a_registration_lands_on_each(backend, apidb):
+    """USERMAX = 5 on two backends: BASESTDID 0 and 5 derived from the inventory's order, the same
+    on each backend's handler and in the api-db's locations; a registration for the workshop's
+    location lands on the first, and once an admin moves the workshop, on the second."""
+    second = hosts.up(role="backend", name=f"{NAME}-b2")
+    every = f"{NAME},{second.name},{API_DB}"
+    run = ("--data", f"WODAPIDBDIR={UPSTREAM}", "--data", "USERMAX=5", "--data", "WODAPIDB_ALLOW_HTTP=True",
+           "--data", f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api")
+    try:
+        results, _, _ = pyinfra(*run, deploy="deploys/site.py", limit=None, env={"WOD_HOSTS": every, **PASSWORDS})
+        assert results["results"]["failed_hosts"] == []
+        handlers = [json.loads(subprocess.run(["docker", "exec", h.container, "cat", f"{S.etc_dir}/mailapi.json"],
+                                              capture_output=True, text=True).stdout)["basestdid"]
+                    for h in (backend.host, second)]
+        assert handlers == [0, 5]
+        places = {loc["name"]: loc["basestdid"] for loc in requests.get(f"{apidb.url}/locations", timeout=10).json()}
+        assert (places[f"{NAME}.wod.test"], places[f"{second.name}.wod.test"]) == (0, 5)
+
+        def lands(email: str, host) -> dict:
+            log = f"{S.log_dir}/mail-api.log"
+            lines = lambda: subprocess.run(["docker", "exec", host.container, "cat", log],  # noqa: E731
+                                           capture_output=True, text=True).stdout.splitlines()
+            before, customer = len(lines()), apidb.register(email)
+            deadline = time.monotonic() + 120
+            while not (events := [e for e in map(json.loads, lines()[before:])
+                                  if e.get("action") == "CREATE" and e.get("customer") == customer["id"]]):
+                assert time.monotonic() < deadline, f"no CREATE for {customer} on {host.name}"
+                time.sleep(2)
+            return {"customer": customer, "event": events[0]}
+
+        first = lands("first.person@hpe.com", backend.host)
+        assert first["event"]["student"] == f"student{first['customer']['studentId']}"
+        admin = requests.post(f"{apidb.url}/login", json={"username": S.WODAPIDBADMIN,
+                                                           "password": PASSWORDS["WOD_APIDB_ADMIN_PASSWORD"]},
+                              timeout=10).json()["accessToken"]
+        workshop = next(w for w in requests.get(f"{apidb.url}/workshops", timeout=10).json()
+                        if w["notebook"] == "WKSHP-Test101")
+        moved = requests.put(f"{apidb.url}/workshop/{workshop['id']}", json={"location": f"{second.name}.wod.test"},
+                             headers={"x-access-token": admin}, timeout=10)
+        assert moved.status_code == 200, moved.text
+        other = lands("second.person@hpe.com", second)
+        assert 6 <= other["customer"]["studentId"] <= 10
+        assert other["event"]["student"] == f"student{other['customer']['studentId'] - 5}"
+    finally:
+        hosts.down(second.name)
+        site(apidb.host)  # one backend again, at USERMAX's default; the workshop back at its location
