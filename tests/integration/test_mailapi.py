@@ -172,7 +172,7 @@ def test_a_new_admintk_token_restarts_the_hub_and_create_works(backend):
     from .conftest import changed, pyinfra
 
     results, _, _ = pyinfra()
-    assert "JupyterHub | Restart JupyterHub (config, unit, token or packages changed)" in changed(results)
+    assert "JupyterHub | Restart JupyterHub (its files, token or packages changed)" in changed(results)
     assert backend.token() != old
     backend.wait_for_hub()
     event = backend.act("CREATE 19 10")

@@ -100,7 +100,7 @@ def deploy(settings: Settings):
     unit = next(f for f in hub_files(s) if f.path == UNIT)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
-    restarted = systemd.service(name="Restart JupyterHub (config, unit, token or packages changed)",
+    restarted = systemd.service(name="Restart JupyterHub (its files, token or packages changed)",
                                 service="jupyterhub", restarted=True,
                                 _if=any_changed(venv, packages, proxy, *(ops[f] for f in hub_files(s)),
                                                 ops[token(s)]))

@@ -266,7 +266,12 @@ def as_user(account: pwd.struct_passwd, timeout: int, fn, *args) -> None:
     if child == 0:
         code = 0
         try:
-            os.close(read)
+            # nothing of the handler's: not its socket to procmail, its locks, its logs
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, write)
+            os.closerange(write + 1, os.sysconf("SC_OPEN_MAX"))
             os.setgroups([])
             os.setgid(account.pw_gid)
             os.setuid(account.pw_uid)
