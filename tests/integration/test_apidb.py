@@ -121,6 +121,18 @@ def test_postgres_is_closed_to_the_backend_and_the_api_open(backend, apidb):
     assert listening and listening <= {"127.0.0.1:5432", "[::1]:5432"}, listening
 
 
+def test_check_passes_on_both_hosts(backend, apidb, tmp_path):
+    proc = wod_deploy("check", "inventories/docker.py", "--data", f"WODAPIDBDIR={UPSTREAM}", "--data",
+                      f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api", "--data",
+                      "WODAPIDB_ALLOW_HTTP=True", "--json", str(tmp_path / "r.json"),
+                      env={"WOD_HOSTS": f"{NAME},{API_DB}", **PASSWORDS})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {c["host"] for c in report["checks"]} == {NAME, API_DB}
+    assert {c["id"].split(".")[0] for c in report["checks"] if c["host"] == API_DB} >= {
+        "staging", "postgres", "apidb", "firewall"}
+
+
 DRIFTS = [
     ("service-stopped", "systemctl stop wod-api-db", "apidb.service", "wod-api-db.service"),
     ("env-0644", "chmod 0644 /etc/wod-api-db/api-db.env", "apidb.env", "/etc/wod-api-db/api-db.env"),
