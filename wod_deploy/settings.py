@@ -188,7 +188,7 @@ class Settings:
     WODFEEXTURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s/]+$", v) is not None),
                                "empty or a URL like https://portal.example.org[:port]",
                                "the portal as browsers reach it (CORS, links in mails); empty: "
-                               "http://<first frontend host>:8000")
+                               "http://localhost:8000 (set it: the api-db only answers browsers from there)")
     # workshops: a git URL or a directory on the machine running pyinfra
     WODNOBO: str = setting("https://github.com/Workshops-on-Demand/wod-notebooks.git", _str,
                            "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
