@@ -6,7 +6,7 @@ ENV       ?= production
 NAME      ?= demo
 PYTEST    := $(BIN)/pytest
 
-.PHONY: install docker demo test test-unit lint hosts-up hosts-down check drift clean
+.PHONY: install docker browser demo test test-unit lint hosts-up hosts-down check drift clean
 
 $(BIN)/wod-deploy: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(BIN)/wod-deploy  ## .venv with wod-deploy, pyinfra and the test tools
 docker:  ## a running Docker engine (installs Debian's docker.io as root when missing)
 	scripts/docker-engine.sh
 
+browser:  ## Debian's headless Chromium and chromedriver, for the portal test (installs them as root)
+	scripts/browser.sh
+
 hosts-up: install docker  ## a throwaway backend: make hosts-up [NAME=demo]
 	$(BIN)/wod-deploy hosts up --role backend --name $(NAME)
 
@@ -28,7 +31,7 @@ hosts-down: install  ## remove every throwaway host
 demo: install docker  ## throwaway backend, converged, with a student login printed
 	$(BIN)/wod-deploy demo --name $(NAME)
 
-test: install docker  ## unit tests, then integration tests on throwaway hosts
+test: install docker browser  ## unit tests, then integration tests on throwaway hosts
 	$(PYTEST) -ra tests
 
 test-unit: install  ## no host needed

@@ -1,6 +1,12 @@
-"""Every WoD role, each on the hosts of its own group: pyinfra inventories/<env>.py deploys/site.py"""
+"""Every WoD role, each on the hosts of its own group: pyinfra inventories/<env>.py deploys/site.py
 
-from wod_deploy.roles import ROLES, converge
+One line per role, in this order: pyinfra orders operations by the line that calls them, so every
+backend is converged before the api-db that drives them, and the api-db before the portal,
+whose build reads it.
+"""
 
-for role in ROLES:
-    converge(role)
+from wod_deploy.roles import converge
+
+converge("backend")
+converge("api_db")
+converge("frontend")

@@ -31,3 +31,28 @@ class PendingMigrations(FactBase):
         if not output:
             return None
         return [line.split(None, 1)[1] for line in output if line.startswith("down ")]
+
+
+class ServedSite(FactBase):
+    """The static site served through the link `served` (operations/node.static_site): the build
+    it is (`release`), the served files that differ from the release's manifest (`damaged`:
+    changed, missing or added), and the build `work` holds (`built`). None before the first."""
+
+    def command(self, served: str, work: str) -> str:
+        return sh('t="$(readlink %s)" && [ -d "$t" ] || exit 0; echo "release ${t##*/}"; '
+                  'echo "built $(cat %s 2>/dev/null)"; cd "$t" && '
+                  '{ sha256sum -c --quiet "$t.sha256" 2>/dev/null | sed "s/^/damaged /"; '
+                  'find . -type f | sort | comm -23 - "$t.files" 2>/dev/null | sed "s/^/damaged added /"; } || true',
+                  served, f"{work}/.wod-built")
+
+    def process(self, output: list[str]) -> dict | None:
+        if not output:
+            return None
+        state = {"release": None, "built": None, "damaged": []}
+        for line in output:
+            word, _, rest = line.partition(" ")
+            if word == "damaged":
+                state["damaged"].append(rest.strip())
+            else:
+                state[word] = rest.strip() or None
+        return state

@@ -18,7 +18,7 @@ from pyinfra.operations import files, systemd
 from facts.managed import ManagedState
 
 from .checks import CONVERGE, expect, mode
-from .operations.files import secret_file, secret_put
+from .operations.files import absent, secret_file, secret_put
 from .settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -130,7 +130,21 @@ class Service:
         return self.unit if "." in self.unit else f"{self.unit}.service"
 
 
-Item = File | Directory | Secret | Key | Service
+@dataclass(frozen=True)
+class Gone:
+    """A path that must not exist (a package's default site): removed, link or file."""
+
+    path: str
+    shown = ("type",)
+
+    def operation(self, name: str):
+        return absent(name=name, path=self.path)
+
+    def want(self) -> None:
+        return None
+
+
+Item = File | Directory | Secret | Key | Service | Gone
 
 
 def deploy(items: list[Item], prefix: str) -> dict[Item, object]:

@@ -26,6 +26,10 @@ def validate_inventory(inventory) -> dict:
             settings[host.name] = load_settings(host.data, host=host.name, inventory=inventory)
         except SettingsError as exc:
             errors.append(str(exc))
+            continue
+        if "frontend" in host.groups and not settings[host.name].APIDB_UPSTREAM:
+            errors.append(f"{host.name}: APIDB_UPSTREAM='': the portal needs an api-db; put one in the inventory's "
+                          f"api_db group or set APIDB_UPSTREAM")
     errors += overlapping_ranges(inventory)
     if errors:
         raise PreflightError("\n".join(errors) + "\nNothing was changed on any host.")

@@ -20,7 +20,9 @@ from .components import (
     jupyterhub,
     kernels,
     mailapi,
+    nginx,
     packages,
+    portal,
     postgres,
     staging,
     students,
@@ -50,8 +52,7 @@ ROLES = {
         Role("backend", (staging, packages, admin, system, students, jupyterhub, kernels, workshops, mailapi,
                          fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
         Role("api_db", (staging, postgres, apidb, apidb_data, firewall), {"api": "WODAPIDBPORT"}),
-        # The portal: an inventory group today, its components to come.
-        Role("frontend", ()),
+        Role("frontend", (staging, portal, nginx, firewall), {"portal": "WODFEPORT"}),
     )
 }
 

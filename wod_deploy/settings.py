@@ -189,6 +189,20 @@ class Settings:
                                "empty or a URL like https://portal.example.org[:port]",
                                "the portal as browsers reach it (CORS, links in mails); empty: "
                                "http://localhost:8000 (set it: the api-db only answers browsers from there)")
+    # the frontend role: upstream's portal, built once per change and served by nginx
+    WODFEDIR: str = setting("https://github.com/Workshops-on-Demand/wod-frontend.git", _str,
+                            "a git URL or a directory", "the portal application (cloned on the machine running "
+                            "pyinfra)")
+    WODFEREF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+                            "a git branch or tag", "the branch or tag of WODFEDIR")
+    WODFEPORT: int = setting(8000, _port, _PORT, "the portal's port (nginx)")
+    WODAPIDBEXTURL: str = setting("/api", lambda v: _str(v) and re.match(r"^(https?://[^\s/]+)?/\S*$", v) is not None,
+                                  "a path like /api or a URL like https://api.example.org/api",
+                                  "the api-db as browsers reach it; /api: through the portal's own nginx")
+    APIDB_UPSTREAM: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s/]+$", v) is not None),
+                                  "empty or a URL like http://10.0.0.3:8021",
+                                  "where the portal's nginx and its build reach the api-db (derived from the "
+                                  "inventory's first api_db host)")
     # workshops: a git URL or a directory on the machine running pyinfra
     WODNOBO: str = setting("https://github.com/Workshops-on-Demand/wod-notebooks.git", _str,
                            "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
@@ -376,6 +390,15 @@ def backend_ranges(inventory) -> list[tuple[str, int, int]]:
     return ranges
 
 
+def apidb_upstream(inventory, port) -> str:
+    """The first api_db host as other hosts reach it (`wod_address`, `ssh_hostname` or its name)."""
+    group = inventory.get_group("api_db", [])
+    if not group:
+        return ""
+    first = group[0]
+    return f"http://{first.data.get('wod_address') or first.data.get('ssh_hostname') or first.name}:{port}"
+
+
 def locations(inventory) -> list[dict]:
     """The inventory's backends as the api-db sees them: the name browsers and its mail use, the
     address it reaches them at (when the inventory gives one), their range of student ids."""
@@ -414,6 +437,8 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
     api_dbs = {h.name for h in inventory.get_group("api_db", [])} if inventory is not None else set()
     if host in api_dbs and "LOCATIONS" not in values:
         values["LOCATIONS"] = locations(inventory)
+    if inventory is not None and not values.get("APIDB_UPSTREAM"):
+        values["APIDB_UPSTREAM"] = apidb_upstream(inventory, values.get("WODAPIDBPORT", default("WODAPIDBPORT")))
     if inventory is not None and "BASESTDID" not in values:
         values.update(("BASESTDID", base) for name, base, _ in backend_ranges(inventory) if name == host)
     problems = _unknown_near_misses(values)

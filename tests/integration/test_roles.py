@@ -7,7 +7,7 @@ import pytest
 
 from wod_deploy.testing import hosts
 
-from .conftest import NAME, Backend, S, pyinfra, timing, wod_deploy
+from .conftest import NAME, Backend, S, pyinfra, timing
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +31,13 @@ def on(host, command: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", "exec", host.container, "sh", "-c", command], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("deploy,untouched", [("deploys/backend.py", ("api_db", "frontend")),
-                                              ("deploys/site.py", ("frontend",))])
-def test_a_whole_inventory_run_changes_only_the_hosts_of_its_roles(backend, others, deploy, untouched):
-    """deploys/backend.py leaves the api-db and portal hosts alone; site.py, with a backend and a
-    portal (whose role has no component yet), changes the backend only. (site.py on an api-db
-    host: tests/integration/test_apidb.py.)"""
-    plain = [h for h in others if h.role in untouched]
+def test_a_whole_inventory_run_changes_only_the_hosts_of_its_roles(backend, others):
+    """deploys/backend.py over an inventory with an api-db and a portal leaves both alone. (site.py
+    on all three roles: tests/integration/test_platform.py.)"""
+    plain = others
     every = ",".join([NAME, *(h.name for h in plain)])
     before = {h.name: on(h, STATE).stdout for h in plain}
-    results, stderr, _ = pyinfra(deploy=deploy, limit=None, env={"WOD_HOSTS": every})
+    results, stderr, _ = pyinfra(deploy="deploys/backend.py", limit=None, env={"WOD_HOSTS": every})
     assert results["results"]["failed_hosts"] == []
     touched = {h for op in results["results"]["operations"] for h in op["success"] + op["error"] + op["no_change"]}
     assert touched == {NAME}  # every operation ran on the backend alone
@@ -48,13 +45,6 @@ def test_a_whole_inventory_run_changes_only_the_hosts_of_its_roles(backend, othe
         assert f"[{host.name}]" in stderr  # it was in the run ...
         assert on(host, STATE).stdout == before[host.name]  # ... and nothing on it changed
         assert on(host, f"test -e {S.JPHUB} || getent passwd {S.WODUSER}").returncode != 0
-
-
-def test_check_names_the_portal_as_not_yet_checked(backend, others):
-    portal = next(h for h in others if h.role == "frontend")
-    proc = wod_deploy("check", "inventories/docker.py", env={"WOD_HOSTS": f"{NAME},{portal.name}"})
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert f"note: {portal.name}: no compliance checks for its role yet" in proc.stdout
 
 
 # What upstream's modules/Email sendPostfixEmail writes, byte for byte, before the banner.

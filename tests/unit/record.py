@@ -4,6 +4,8 @@
     .venv/bin/pyinfra inventories/docker.py deploys/backend.py --limit dev -y
     .venv/bin/python -m tests.unit.record dev      # then converge dev again: some cases break it on purpose
 
+A portal host (the frontend group, converged with deploys/site.py) records the portal's cases.
+
 Each case may first break the host (its `setup`, run as root): the repair cases are recorded
 from a real drift, never written by hand. Operations are run against live facts; the facts
 they read (with their arguments) and the commands they yield are written down together.
@@ -19,9 +21,11 @@ from pyinfra.api import FactBase
 from pyinfra.context import ctx_host
 
 from tests.unit.test_fixtures import HERE, fact_class, jsonable, operation, raw
-from wod_deploy.components import admin, firewall, kernels, mailapi, packages, system
+from wod_deploy.components import admin, firewall, kernels, mailapi, nginx, packages, portal, system
 from wod_deploy.inventory import loaded
+from wod_deploy.operations.node import PUBLISH
 from wod_deploy.settings import load_settings
+from wod_deploy.shell import sh
 
 S_TOKEN = "/opt/jupyterhub/etc/jupyterhub/admintk.token"
 PROTECTED = ["/opt/jupyterhub", "/usr/local/lib/wod", "/etc/wod", "/var/lib/wod"]
@@ -148,6 +152,31 @@ def operations(s) -> list[tuple]:
     ]
 
 
+SITE = {"served": portal.SERVED, "work": portal.WORK}
+DEFACE = f"echo defaced >> {portal.SERVED}/index.html && touch {portal.SERVED}/new.html"
+REPUBLISH = sh('r="$(readlink %s)" && sh -c %s publish "$r" %s %s', portal.SERVED, PUBLISH, portal.WORK,
+               portal.SERVED)
+DEFAULT_SITE = f"ln -s /etc/nginx/sites-available/default {nginx.DEFAULT_SITE}"
+PORTAL_FACTS = [
+    ("ServedSite", "published", "node.ServedSite", SITE, "", ""),
+    ("ServedSite", "defaced", "node.ServedSite", SITE, DEFACE, REPUBLISH),
+    ("ServedSite", "never-built", "node.ServedSite", {"served": "/opt/absent/current", "work": "/opt/absent"},
+     "", ""),
+]
+
+
+def portal_operations(s) -> list[tuple]:
+    site = dict(source=portal.SOURCE, digest="DIGEST", user=portal.USER, work=portal.WORK, releases=portal.RELEASES,
+                served=portal.SERVED, build=portal.BUILD)
+    return [
+        ("static_site", "published", "node.static_site", site, "", ""),
+        ("static_site", "defaced", "node.static_site", site, DEFACE, REPUBLISH),
+        ("static_site", "source-changed", "node.static_site", {**site, "digest": "0123456789abcdef" * 4}, "", ""),
+        ("absent", "absent", "files.absent", {"path": nginx.DEFAULT_SITE}, "", ""),
+        ("absent", "present", "files.absent", {"path": nginx.DEFAULT_SITE}, DEFAULT_SITE, f"rm {nginx.DEFAULT_SITE}"),
+    ]
+
+
 def run(host, command) -> list[str]:
     if callable(command):
         command(host)
@@ -201,6 +230,9 @@ def record_operation(host, directory, case, name, kwargs, setup, teardown) -> No
         if name == "files.tree" and kwargs["digest"] == "DIGEST":  # in place: the digest the host has
             kwargs = {**kwargs, "digest": get_fact(fact_class("files.TreeDigest"), dest=kwargs["dest"])}
             read.clear()
+        if name == "node.static_site" and kwargs["digest"] == "DIGEST":  # the build it serves
+            kwargs = {**kwargs, "digest": get_fact(fact_class("node.ServedSite"), **SITE)["release"]}
+            read.clear()
         commands = [raw(c) for c in operation(name)._inner(**kwargs)]
     if teardown:
         run(host, teardown)
@@ -215,11 +247,13 @@ def main(name: str) -> int:
         host = inv.inventory.get_host(name)
         host.connect(raise_exceptions=True)
         settings = load_settings(host.data, host=host.name, inventory=inv.inventory)
-        for case in FACTS:
+        portal_host = "frontend" in host.groups
+        for case in PORTAL_FACTS if portal_host else FACTS:
             record_fact(host, *case)
-        for case in operations(settings):
+        for case in (portal_operations if portal_host else operations)(settings):
             record_operation(host, *case)
-        run(host, "systemctl reload postfix")  # the drift cases edited main.cf under its feet
+        if not portal_host:
+            run(host, "systemctl reload postfix")  # the drift cases edited main.cf under its feet
         host.disconnect()
     print(f"now converge {name} again: .venv/bin/pyinfra inventories/docker.py deploys/backend.py --limit {name} -y")
     return 0

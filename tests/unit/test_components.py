@@ -46,3 +46,14 @@ def test_the_mail_api_never_trusts_localhost():
     tools = {f.path: f for f in mailapi.owned(s) if isinstance(f, File)}
     for path in ("/usr/local/bin/wod-test-action", f"{s.etc_dir}/mailapi.json"):
         assert (tools[path].user, tools[path].group, tools[path].mode & 0o007) == ("root", "wodadmin", 0), path
+
+
+def test_site_converges_every_role_once_in_the_registry_order():
+    """deploys/site.py: one line per role (pyinfra orders operations by line), backends first."""
+    import re
+    from pathlib import Path
+
+    from wod_deploy.roles import ROLES
+
+    site = (Path(__file__).resolve().parents[2] / "deploys" / "site.py").read_text()
+    assert re.findall(r'^converge\("(\w+)"\)$', site, re.M) == list(ROLES)

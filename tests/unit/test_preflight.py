@@ -65,6 +65,8 @@ CASES = [
     ("USERMAXX=30", "USERMAXX=30"),  # near-miss of USERMAX
     ("WODAPIDBURL=http://api.example.org/api", "WODAPIDBURL='http://api.example.org/api'"),  # not https
     ("BASESTDID=0", "backends hub-a (ids 1..20) and hub-b (ids 1..50) overlap"),  # one range for both
+    ("WODAPIDBEXTURL=api.example.org", "WODAPIDBEXTURL='api.example.org'"),  # neither a path nor a URL
+    ("WODFEPORT=0", "WODFEPORT=0"),
 ]
 
 
@@ -85,3 +87,14 @@ def test_control_valid_settings_do_connect(inventory, listener):
     result = run_pyinfra(inventory, "USERMAX=30")
     assert result.returncode == 1  # our fake port speaks no SSH
     assert len(accepted) >= 1
+
+
+def test_a_portal_without_an_api_db_fails_before_any_connection(inventory, listener):
+    _, accepted = listener
+    inventory.write_text(inventory.read_text() + f'frontend = [("portal", {{"ssh_hostname": "127.0.0.1", '
+                                                  f'"ssh_port": {listener[0]}}})]\n')
+    result = run_pyinfra(inventory)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "portal: APIDB_UPSTREAM='': the portal needs an api-db" in output, output
+    assert accepted == []

@@ -13,12 +13,8 @@ the host (the last 5), before the app starts; never db:drop nor reset-data.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tarfile
 from urllib.parse import urlsplit
 
-import jinja2
 from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
@@ -28,13 +24,12 @@ from facts.node import BuiltFrom, PendingMigrations
 
 from .. import managed
 from ..checks import expect
-from ..local import state_dir
 from ..managed import Directory, File, Secret, Service, render
 from ..operations.apt import apt_packages
 from ..operations.files import env_file, tree
 from ..operations.node import migrations, node_app
 from ..settings import Settings
-from ..sources import checkout
+from ..sources import application
 from . import postgres
 
 ROOT = "/opt/wod-api-db"
@@ -50,7 +45,6 @@ OVERRIDES = {"config/auth.config.js": "module.exports = { secret: process.env.WO
 # upstream refuses an address that contains any denied domain: an empty list ('') would refuse
 # every address, so "none" is written as something no valid address contains
 NOTHING_DENIED = "@@"
-_staged: dict[tuple, tuple[str, str]] = {}
 
 
 def env_path(s: Settings) -> str:
@@ -79,31 +73,8 @@ def template_vars(s: Settings, name: str) -> dict:
 
 
 def staged(s: Settings, name: str) -> tuple[str, str]:
-    """(local tarball, digest) of the application with its templates rendered, built once per run."""
-    variables = template_vars(s, name)
-    key = (s.WODAPIDBDIR, s.WODAPIDBREF, tuple(sorted(variables.items())))
-    if key not in _staged:
-        src = checkout("WODAPIDBDIR", s.WODAPIDBDIR, s.WODAPIDBREF)
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-        out = io.BytesIO()
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for path in sorted(src.rglob("*")):
-                rel = path.relative_to(src)
-                if SKIPPED & set(rel.parts) or path.is_symlink() or path.is_dir():
-                    continue
-                data = path.read_bytes()
-                if path.suffix == ".j2":
-                    data, rel = env.from_string(data.decode()).render(variables).encode(), rel.with_suffix("")
-                info = tarfile.TarInfo(str(rel))
-                info.size, info.mode, info.mtime = len(data), 0o755 if path.stat().st_mode & 0o111 else 0o644, 0
-                tar.addfile(info, io.BytesIO(data))
-        data = out.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        local = state_dir() / "cache" / f"api-db-{digest[:16]}.tar"
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(data)
-        _staged[key] = (str(local), digest)
-    return _staged[key]
+    """(local tarball, digest) of the application with its templates rendered."""
+    return application("WODAPIDBDIR", s.WODAPIDBDIR, s.WODAPIDBREF, template_vars(s, name), SKIPPED)
 
 
 def env_lines(s: Settings, name: str) -> list[str]:

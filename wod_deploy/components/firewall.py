@@ -1,5 +1,6 @@
 """The ufw firewall: incoming denied but SSH and each role's own services: on a backend the hub
-and POSTPORT from the api-db hosts; on an api-db its API (PostgreSQL stays closed)."""
+and POSTPORT from the api-db hosts; on an api-db its API (PostgreSQL stays closed); on a portal
+its port."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def rules(s: Settings, groups=("backend",)) -> list[str]:
                   *(f"ufw allow from {client} to any port {s.POSTPORT} proto tcp" for client in s.mail_clients)]
     if "api_db" in groups:
         found.append(f"ufw allow {s.WODAPIDBPORT}/tcp")
+    if "frontend" in groups:
+        found.append(f"ufw allow {s.WODFEPORT}/tcp")
     return list(dict.fromkeys(found))
 
 

@@ -11,7 +11,7 @@ from pyinfra.api import FileUploadCommand, OperationError, operation
 from pyinfra.facts.files import Directory, File, Sha1File
 from pyinfra.facts.server import User
 
-from facts.files import EnvFile, FileLines, TreeDigest
+from facts.files import EnvFile, FileLines, ManagedPaths, TreeDigest
 
 from ..shell import sh
 
@@ -136,3 +136,12 @@ def tree(local_tar: str, digest: str, dest: str, restricted: dict[str, str] | No
              "&& echo %s > %s && chmod -R u=rwX,go=rX %s",
              new, old, new, tar, new, digest, f"{new}/.wod-digest", new) + restrict + sh(
              " && { [ ! -e %s ] || mv %s %s; } && mv %s %s && rm -rf %s %s", dest, dest, old, new, dest, old, tar)
+
+
+@operation()
+def absent(path: str):
+    """No file, link or directory at `path` (read as ManagedPaths reads it: through a link)."""
+    if path not in host.get_fact(ManagedPaths, paths=[path]):
+        host.noop(f"{path} is absent")
+        return
+    yield sh("rm -rf %s", path)

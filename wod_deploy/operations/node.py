@@ -1,15 +1,16 @@
-"""A Node.js application built on the host from a source tree (operations/files.tree put it
-there): dependencies installed only when package.json or its lock changed, compiled once with
-the application's own Babel, swapped in whole (facts/node.py)."""
+"""Node.js applications built on the host from a source tree (operations/files.tree put it there):
+dependencies installed only when package.json or its lock changed; a server application compiled
+once with its own Babel and swapped in whole, a static site built by an unprivileged user and
+published as a read-only release (facts/node.py)."""
 
 from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import operation
 
-from facts.node import BuiltFrom, PendingMigrations
+from facts.node import BuiltFrom, PendingMigrations, ServedSite
 
-from ..shell import sh
+from ..shell import argv, sh
 
 
 @operation()
@@ -51,3 +52,46 @@ def migrations(app: str, user: str, database: str, backups: str, keep: int = 5):
              "&& ls -1t %s/%s-*.dump | tail -n +%s | xargs -r rm -f",
              backups, database, backups, database, backups, database, keep + 1)
     yield sh("cd %s && runuser -u %s -- env NODE_ENV=production node_modules/.bin/sequelize db:migrate", app, user)
+
+
+# publish RELEASE WORK SERVED: WORK/public copied as root's RELEASE (no links, read-only), its
+# manifest beside it (RELEASE.files, RELEASE.sha256), then SERVED switched to it in one rename
+PUBLISH = """set -e; r="$1"; rm -rf "$r.new"; cp -R "$2/public" "$r.new"; find "$r.new" -type l -delete
+chown -R root:root "$r.new"; chmod -R u=rwX,go=rX "$r.new"; cd "$r.new"; find . -type f | sort > "$r.files"
+xargs -d '\\n' sha256sum < "$r.files" > "$r.sha256"; cd /; rm -rf "$r"; mv "$r.new" "$r"
+ln -sfn "$r" "$3.new"; mv -T "$3.new" "$3"
+"""
+
+
+@operation()
+def static_site(source: str, digest: str, user: str, work: str, releases: str, served: str, build: list[str]):
+    """The site built from `source` (stamped `digest`) served through the link `served`.
+
+    `user` builds in `work` (the source synced in, `npm install` when package.json changed, then
+    `build`, whose output is `public/`); root publishes it in `releases` (root's, read-only, with
+    a manifest) and switches `served` to it in one rename. A failed build stops before the
+    switch, with the end of its log: the previous site stays served. A served release that
+    differs from its manifest is published again from `work`, or rebuilt."""
+    release = f"{releases}/{digest[:16]}"
+    state = host.get_fact(ServedSite, served=served, work=work) or {}
+    if state.get("release") == digest[:16] and not state.get("damaged"):
+        host.noop(f"{served} serves the build of {digest[:12]}")
+        return
+    if state.get("built") != digest[:16]:
+        steps = [
+            sh("cd %s", work),
+            "rm -f .wod-built",
+            sh("rsync -a --delete --exclude /node_modules --exclude /.cache --exclude '/.wod-*' %s/ ./", source),
+            'deps="$(sha256sum package.json | cut -c1-64)"',
+            '[ "$(cat .wod-deps 2>/dev/null)" = "$deps" ] || { rm -f .wod-deps && npm install --no-audit --no-fund '
+            '--legacy-peer-deps --loglevel=error && echo "$deps" > .wod-deps; }',
+            f"{{ {argv(build)}; }} > .wod-build.log 2>&1 || {{ echo 'the build failed; its log ends:' >&2; "
+            "tail -n 40 .wod-build.log >&2; exit 1; }",
+            sh("echo %s > .wod-built", digest[:16]),
+        ]
+        yield sh("install -d -o %s -g %s -m 0750 %s && runuser -u %s -- env HOME=%s sh -ec %s",
+                 user, user, work, user, f"/var/lib/{user}", "\n".join(steps))
+    yield sh("install -d -m 0755 %s && sh -c %s publish %s %s %s", releases, PUBLISH, release, work, served)
+    # the previous release stays, for a quick way back; older ones go
+    yield sh("cd %s && ls -1t | grep -E '^[0-9a-f]{16}$' | grep -v %s | tail -n +2 "
+             "| while read r; do rm -rf \"$r\" \"$r.sha256\" \"$r.files\"; done", releases, digest[:16])

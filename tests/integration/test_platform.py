@@ -1,0 +1,380 @@
+"""The three roles end to end, as upstream's own applications: wod-api-db on PostgreSQL and the
+wod-frontend portal (../shared/upstream/, unchanged), converged with deploys/site.py beside the
+session's backend. A registration made in the portal's own form, in a real browser, goes through
+the api-db's scheduler, the backend's mail API and its callbacks, and the password the api-db
+holds logs the student into the hub."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from wod_deploy.testing import hosts
+
+from .conftest import MAIL_LOG, NAME, ROOT, S, changed, pyinfra, timing, wod_deploy
+
+pytestmark = pytest.mark.integration
+UPSTREAM = (ROOT.parent / "shared" / "upstream" / "wod-api-db").resolve()
+PORTAL_SOURCE = (ROOT.parent / "shared" / "upstream" / "wod-frontend").resolve()
+PASSWORDS = {"WOD_APIDB_PASSWORD": "moderator-pw", "WOD_APIDB_ADMIN_PASSWORD": "admin-pw"}
+API_DB, PORTAL = f"{NAME}-apidb", f"{NAME}-portal"
+SOURCES = ("--data", f"WODAPIDBDIR={UPSTREAM}", "--data", f"WODFEDIR={PORTAL_SOURCE}")
+
+
+class ApiDb:
+    def __init__(self, host: hosts.TestHost):
+        self.host = host
+        self.url = f"http://127.0.0.1:{host.ports['api']}/api"
+
+    def sh(self, command: str, check: bool = True):
+        proc = subprocess.run(["docker", "exec", self.host.container, "sh", "-c", command], capture_output=True,
+                              text=True)
+        assert not check or proc.returncode == 0, f"{command}: {proc.stderr}"
+        return proc
+
+    def token(self) -> dict:
+        login = requests.post(f"{self.url}/login", json={"username": S.WODAPIDBUSER,
+                                                          "password": PASSWORDS["WOD_APIDB_PASSWORD"]}, timeout=10)
+        return {"x-access-token": login.json()["accessToken"]}
+
+    def register(self, email: str, notebook: str = "WKSHP-Test101") -> dict:
+        """What upstream's portal posts (ScheduleCard): the workshop's fields and the person."""
+        workshop = next(w for w in requests.get(f"{self.url}/workshops", timeout=10).json()
+                        if w["notebook"] == notebook)
+        posted = requests.post(f"{self.url}/customer", timeout=30, json={
+            "name": "jane doe", "email": email, "company": "ACME", "title": workshop["name"],
+            "notebook": workshop["notebook"], "sessionType": workshop["sessionType"],
+            "location": workshop["location"], "termsAndConditions": True, "proxy": "wod"})
+        assert posted.status_code == 200 and posted.text, posted.text
+        return posted.json()
+
+    def customers(self) -> list[dict]:
+        return requests.get(f"{self.url}/customers", headers=self.token(), timeout=10).json()
+
+
+def site_args(api_db: hosts.TestHost, *args: str) -> tuple[str, ...]:
+    return (*SOURCES, "--data", f"WODAPIDBURL=http://{api_db.address}:{S.WODAPIDBPORT}/api", "--data",
+            "WODAPIDB_ALLOW_HTTP=True", *args)
+
+
+SITE_ENV = {"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS}
+
+
+def site(api_db: hosts.TestHost, *args: str):
+    """deploys/site.py on the backend, the api-db and the portal."""
+    return pyinfra(*site_args(api_db, *args), deploy="deploys/site.py", limit=None, env=SITE_ENV)
+
+
+@pytest.fixture(scope="module")
+def apidb(backend):
+    for source in (UPSTREAM, PORTAL_SOURCE):
+        assert (source / "package.json").is_file(), f"upstream's application is expected at {source}"
+    host = hosts.up(role="api_db", name=API_DB)
+    hosts.up(role="frontend", name=PORTAL)
+    results, _, seconds = site(host)
+    assert results["results"]["failed_hosts"] == []
+    timing("first converge of the api-db and frontend roles (with the backend, deploys/site.py)", seconds)
+    yield ApiDb(host)
+    hosts.down(API_DB)
+    hosts.down(PORTAL)
+    pyinfra()  # the backend without its api-db
+
+
+def test_a_registration_gets_a_student_logged_into_the_hub_within_2_minutes(backend, apidb):
+    before = len(backend.lines(MAIL_LOG))
+    start = time.monotonic()
+    customer = apidb.register("jane.doe@hpe.com")
+    while not (current := next(c for c in apidb.customers() if c["id"] == customer["id"]))["active"]:
+        assert time.monotonic() - start < 120, f"not active after 2 minutes: {current}"
+        time.sleep(2)
+    timing("registration to an active customer (scheduler, CREATE, callbacks)", time.monotonic() - start)
+    events = [json.loads(line) for line in backend.lines(MAIL_LOG)[before:]]
+    create = next(e for e in events if e.get("action") == "CREATE")
+    assert (create["outcome"], create["client"]) == ("done", apidb.host.address), create
+    student = requests.get(f"{apidb.url}/students/{current['studentId']}", headers=apidb.token(), timeout=10).json()
+    assert backend.login(student["username"], student["password"]).status_code == 302
+
+
+def test_a_second_converge_changes_nothing_and_a_new_workshop_keeps_every_customer(backend, apidb, tmp_path):
+    results, _, seconds = site(apidb.host)
+    timing("no-change converge of the three roles (deploys/site.py)", seconds)
+    assert changed(results) == []
+    def rows() -> set:  # what makes a customer theirs (the scheduler updates the rest as it goes)
+        return {(c["id"], c["email"], c["studentId"], c["createdAt"]) for c in apidb.customers()}
+
+    customers = rows()
+    assert customers
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(ROOT / "tests/fixtures/workshops", catalogue)
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-New101")
+    meta = (catalogue / "WKSHP-New101" / "wod.yml")
+    meta.write_text(meta.read_text().replace("Test101", "New101"))
+    try:
+        results, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert results["results"]["failed_hosts"] == []
+        assert any(w["notebook"] == "WKSHP-New101" for w in requests.get(f"{apidb.url}/workshops", timeout=10).json())
+        assert rows() == customers  # every customer, as it was
+    finally:
+        site(apidb.host)
+
+
+def test_postgres_is_closed_to_the_backend_and_the_api_open(backend, apidb):
+    probe = ("import socket, sys\n"
+             "for port in (5432, int(sys.argv[2])):\n"
+             "    try:\n"
+             "        socket.create_connection((sys.argv[1], port), timeout=5).close(); print(port, 'open')\n"
+             "    except OSError as e:\n"
+             "        print(port, 'closed')\n")
+    seen = backend.sh(f"python3 - {apidb.host.address} {S.WODAPIDBPORT}", stdin=probe).stdout.split("\n")
+    assert seen[:2] == ["5432 closed", f"{S.WODAPIDBPORT} open"], seen
+    listening = set(apidb.sh("ss -ltnH 'sport = :5432' | awk '{print $4}'").stdout.split())
+    assert listening and listening <= {"127.0.0.1:5432", "[::1]:5432"}, listening
+
+
+def test_check_passes_on_the_three_hosts(backend, apidb, tmp_path):
+    proc = wod_deploy("check", "inventories/docker.py", *SOURCES, "--data",
+                      f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api", "--data",
+                      "WODAPIDB_ALLOW_HTTP=True", "--json", str(tmp_path / "r.json"),
+                      env={"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {c["host"] for c in report["checks"]} == {NAME, API_DB, PORTAL}
+    assert {c["id"].split(".")[0] for c in report["checks"] if c["host"] == API_DB} >= {
+        "staging", "postgres", "apidb", "firewall"}
+    assert {c["id"].split(".")[0] for c in report["checks"] if c["host"] == PORTAL} >= {
+        "staging", "portal", "nginx", "firewall"}
+
+
+DRIFTS = [
+    ("service-stopped", "systemctl stop wod-api-db", "apidb.service", "wod-api-db.service"),
+    ("env-0644", "chmod 0644 /etc/wod-api-db/api-db.env", "apidb.env", "/etc/wod-api-db/api-db.env"),
+    ("postgres-listening-everywhere", "runuser -u postgres -- psql -c \"ALTER SYSTEM SET listen_addresses = '*'\" "
+     "&& systemctl restart postgresql", "postgres.listen", "listen_addresses"),
+    ("workshop-row-deleted", f"runuser -u postgres -- psql -d {S.WODPGDB} -c \"DELETE FROM workshops WHERE "
+     "notebook = 'WKSHP-Tab101'\"", "apidb.rows", f"database {S.WODPGDB}"),
+]
+
+
+@pytest.mark.parametrize("case,breakage,check_id,resource", DRIFTS, ids=[d[0] for d in DRIFTS])
+def test_api_db_drift_is_named_then_repaired(backend, apidb, tmp_path, case, breakage, check_id, resource):
+    args = ("inventories/docker.py", "--limit", API_DB, *SOURCES, "--json", str(tmp_path / "r.json"))
+    env = {"WOD_HOSTS": f"{NAME},{API_DB}", **PASSWORDS}
+    proc = wod_deploy("check", *args, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    apidb.sh(breakage)
+    proc = wod_deploy("check", *args, env=env)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    hit = [c for c in report["checks"] if (c["id"], c["resource"], c["status"]) == (check_id, resource, "drift")]
+    assert hit, f"{case}: no drift on {check_id} {resource}: {[c for c in report['checks'] if c['status'] != 'pass']}"
+    results, _, _ = site(apidb.host)
+    assert results["results"]["failed_hosts"] == []
+    assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"
+
+
+def test_two_backends_get_ranges_0_and_5_and_a_registration_lands_on_each(backend, apidb):
+    """USERMAX = 5 on two backends: BASESTDID 0 and 5 derived from the inventory's order, the same
+    on each backend's handler and in the api-db's locations; a registration for the workshop's
+    location lands on the first, and once an admin moves the workshop, on the second."""
+    second = hosts.up(role="backend", name=f"{NAME}-b2")
+    every = f"{NAME},{second.name},{API_DB}"
+    run = (*SOURCES, "--data", "USERMAX=5", "--data", "WODAPIDB_ALLOW_HTTP=True",
+           "--data", f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api")
+    try:
+        results, _, _ = pyinfra(*run, deploy="deploys/site.py", limit=None, env={"WOD_HOSTS": every, **PASSWORDS})
+        assert results["results"]["failed_hosts"] == []
+        handlers = [json.loads(subprocess.run(["docker", "exec", h.container, "cat", f"{S.etc_dir}/mailapi.json"],
+                                              capture_output=True, text=True).stdout)["basestdid"]
+                    for h in (backend.host, second)]
+        assert handlers == [0, 5]
+        places = {loc["name"]: loc["basestdid"] for loc in requests.get(f"{apidb.url}/locations", timeout=10).json()}
+        assert (places[f"{NAME}.wod.test"], places[f"{second.name}.wod.test"]) == (0, 5)
+
+        def lands(email: str, host) -> dict:
+            log = f"{S.log_dir}/mail-api.log"
+            lines = lambda: subprocess.run(["docker", "exec", host.container, "cat", log],  # noqa: E731
+                                           capture_output=True, text=True).stdout.splitlines()
+            before, customer = len(lines()), apidb.register(email)
+            deadline = time.monotonic() + 120
+            while not (events := [e for e in map(json.loads, lines()[before:])
+                                  if e.get("action") == "CREATE" and e.get("customer") == customer["id"]]):
+                assert time.monotonic() < deadline, f"no CREATE for {customer} on {host.name}"
+                time.sleep(2)
+            return {"customer": customer, "event": events[0]}
+
+        first = lands("first.person@hpe.com", backend.host)
+        assert first["event"]["student"] == f"student{first['customer']['studentId']}"
+        admin = requests.post(f"{apidb.url}/login", json={"username": S.WODAPIDBADMIN,
+                                                           "password": PASSWORDS["WOD_APIDB_ADMIN_PASSWORD"]},
+                              timeout=10).json()["accessToken"]
+        workshop = next(w for w in requests.get(f"{apidb.url}/workshops", timeout=10).json()
+                        if w["notebook"] == "WKSHP-Test101")
+        moved = requests.put(f"{apidb.url}/workshop/{workshop['id']}", json={"location": f"{second.name}.wod.test"},
+                             headers={"x-access-token": admin}, timeout=10)
+        assert moved.status_code == 200, moved.text
+        other = lands("second.person@hpe.com", second)
+        assert 6 <= other["customer"]["studentId"] <= 10
+        assert other["event"]["student"] == f"student{other['customer']['studentId'] - 5}"
+    finally:
+        hosts.down(second.name)
+        site(apidb.host)  # one backend again, at USERMAX's default; the workshop back at its location
+
+
+# The portal: upstream's wod-frontend built for production, served by nginx, in a real browser.
+
+@pytest.fixture(scope="module")
+def portal(apidb) -> hosts.TestHost:
+    return next(h for h in hosts.running() if h.name == PORTAL)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium and its driver (Selenium never fetches a browser of its own here)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def portal_url(portal: hosts.TestHost, path: str = "/") -> str:
+    return f"http://127.0.0.1:{portal.ports['portal']}{path}"
+
+
+def served_release(portal: hosts.TestHost) -> str:
+    return subprocess.run(["docker", "exec", portal.container, "readlink", "/opt/wod-portal/current"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_the_portal_lists_the_workshops_the_api_db_serves(apidb, portal, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    names = [w["name"] for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()]
+    assert len(names) >= 2, names
+    browser.get(portal_url(portal))
+    text = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    try:
+        WebDriverWait(browser, 60).until(lambda d: all(name in text(d) for name in names))
+    finally:
+        (ROOT / ".wod").mkdir(exist_ok=True)
+        browser.save_screenshot(str(ROOT / ".wod" / "portal.png"))  # for people to look at
+    assert "Workshops-on-Demand" in browser.title or browser.title, browser.title
+
+
+def test_registering_in_the_portal_form_logs_a_student_into_the_hub(backend, apidb, portal, browser):
+    """The whole WoD path: the portal's own form, the api-db, a CREATE on the backend, a hub login."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    workshop = next(w for w in requests.get(f"{apidb.url}/workshops", timeout=10).json()
+                    if w["notebook"] == "WKSHP-Test101")
+    email = "portal.person@hpe.com"
+    before = len(backend.lines(MAIL_LOG))
+    browser.get(portal_url(portal))
+    wait = WebDriverWait(browser, 60)
+    register = wait.until(ec.element_to_be_clickable((By.XPATH, (
+        f"//*[normalize-space(text())={json.dumps(workshop['name'])}]/ancestor::*"
+        "[.//button[normalize-space()='Register']][1]//button[normalize-space()='Register']"))))
+    register.click()
+    for field, value in (("email", email), ("name", "Portal Person"), ("company", "ACME")):
+        wait.until(ec.visibility_of_element_located((By.NAME, field))).send_keys(value)
+    browser.find_element(By.XPATH, "//input[@name='termsAndConditions']/following-sibling::*|"
+                                   "//input[@name='termsAndConditions']/..").click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Register for the Workshop']").click()
+    start = time.monotonic()
+    while not (mine := [c for c in apidb.customers() if c["email"] == email and c["active"]]):
+        assert time.monotonic() - start < 120, f"{email} not active after 2 minutes"
+        time.sleep(2)
+    timing("portal form to an active customer", time.monotonic() - start)
+    events = [json.loads(line) for line in backend.lines(MAIL_LOG)[before:]]
+    assert any(e.get("action") == "CREATE" and e.get("customer") == mine[0]["id"] for e in events), events
+    student = requests.get(f"{apidb.url}/students/{mine[0]['studentId']}", headers=apidb.token(), timeout=10).json()
+    assert backend.login(student["username"], student["password"]).status_code == 302
+
+
+def test_nginx_compresses_caches_hashed_assets_and_sends_security_headers(portal):
+    page = requests.get(portal_url(portal), headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+    assert page.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    for header, value in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                          ("Referrer-Policy", "strict-origin-when-cross-origin")):
+        assert page.headers.get(header) == value, header
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert "nginx/" not in page.headers.get("Server", "")  # no version
+    bundle = next(p for p in page.text.split('"') if p.startswith("/app-") and p.endswith(".js"))
+    asset = requests.get(portal_url(portal, bundle), timeout=10)
+    assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"], asset.headers
+    assert asset.headers.get("X-Frame-Options") == "DENY"
+    route = requests.get(portal_url(portal, "/workshops/"), timeout=10)  # a page of the client-side router
+    assert route.status_code == 200 and "<html" in route.text
+    missing = requests.get(portal_url(portal, "/no/such/page"), timeout=10)
+    assert missing.status_code == 404 and "couldn" in missing.text  # the portal's 404 page, with 404
+    api = requests.get(portal_url(portal, "/api/workshops?active=true"), timeout=10)  # one origin
+    assert api.status_code == 200 and api.json()
+
+
+def test_a_source_change_rebuilds_once_and_a_broken_build_keeps_the_site_served(apidb, portal, tmp_path):
+    source = tmp_path / "wod-frontend"
+    shutil.copytree(PORTAL_SOURCE, source)
+    source.chmod(0o755)
+    page = source / "src" / "pages" / "workshop-terms-conditions" / "index.js"
+    page.chmod(0o644)
+    page.write_text(page.read_text() + "\n// a change of ours\n")
+    before = served_release(portal)
+    try:
+        results, _, seconds = site(apidb.host, "--data", f"WODFEDIR={source}")
+        assert [n for n in changed(results) if "build" in n.lower()], changed(results)
+        timing("portal rebuild after a source change (deploys/site.py)", seconds)
+        rebuilt = served_release(portal)
+        assert rebuilt != before
+        again, _, _ = site(apidb.host, "--data", f"WODFEDIR={source}")
+        assert changed(again) == []  # once
+        page.write_text(page.read_text() + "\nconst broken = ;\n")
+        proc = subprocess.run([sys.executable, "-m", "pyinfra", "inventories/docker.py", "deploys/site.py", "-y",
+                               *site_args(apidb.host, "--data", f"WODFEDIR={source}")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=900, env={**os.environ, **SITE_ENV})
+        assert proc.returncode != 0
+        assert "the build failed" in proc.stderr and "Unexpected token" in proc.stderr, proc.stderr[-3000:]
+        assert served_release(portal) == rebuilt
+        assert requests.get(portal_url(portal), timeout=10).status_code == 200
+    finally:
+        site(apidb.host)
+    assert served_release(portal) != rebuilt
+
+
+PORTAL_DRIFTS = [
+    ("nginx-stopped", "systemctl stop nginx", "nginx.service", "nginx.service"),
+    ("built-file-changed", "echo defaced >> /opt/wod-portal/current/index.html", "portal.release",
+     "/opt/wod-portal/current"),
+    ("site-config-edited", "sed -i 's/server_tokens off/server_tokens on/' /etc/nginx/conf.d/wod-portal.conf",
+     "nginx.file", "/etc/nginx/conf.d/wod-portal.conf"),
+]
+
+
+@pytest.mark.parametrize("case,breakage,check_id,resource", PORTAL_DRIFTS, ids=[d[0] for d in PORTAL_DRIFTS])
+def test_portal_drift_is_named_then_repaired(apidb, portal, tmp_path, case, breakage, check_id, resource):
+    args = ("inventories/docker.py", "--limit", PORTAL, *SOURCES, "--json", str(tmp_path / "r.json"))
+    env = SITE_ENV
+    assert wod_deploy("check", *args, env=env).returncode == 0
+    subprocess.run(["docker", "exec", portal.container, "sh", "-c", breakage], check=True)
+    proc = wod_deploy("check", *args, env=env)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    hit = [c for c in report["checks"] if (c["id"], c["resource"], c["status"]) == (check_id, resource, "drift")]
+    assert hit, f"{case}: no drift on {check_id} {resource}: {[c for c in report['checks'] if c['status'] != 'pass']}"
+    results, _, _ = site(apidb.host)
+    assert results["results"]["failed_hosts"] == []
+    assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"
+    assert "defaced" not in requests.get(portal_url(portal), timeout=10).text
