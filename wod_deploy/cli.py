@@ -147,6 +147,31 @@ def _settings(args) -> int:
     return 0
 
 
+def _import_ansible(args) -> int:
+    """Upstream's group_vars as group_data/*.py: what was written, what was not and why."""
+    from pathlib import Path
+
+    from .ansible_import import read, validate, write
+    from .settings import SettingsError
+
+    try:
+        imported = read([Path(p) for p in [*args.path, *([args.private] if args.private else [])]])
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    problems = validate(imported)
+    if problems:
+        print("import-ansible: the imported values do not pass the preflight; nothing written:\n"
+              + "\n".join(problems), file=sys.stderr)
+        return 1
+    for path in write(imported, Path(args.out)):
+        print(f"wrote {path}")
+    print(f"\n{len(imported.unmapped)} keys not mapped:")
+    for source, key, why in imported.unmapped:
+        print(f"  {key}  ({source}): {why}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wod-deploy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-data", action="append", metavar="DIR", help="extra group_data directory (the overlay)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_settings)
+
+    p = sub.add_parser("import-ansible", help="upstream's Ansible group_vars as group_data/*.py")
+    p.add_argument("path", nargs="+", help="upstream checkouts (wod-backend, wod-install) or group_vars directories, "
+                                           "lowest precedence first")
+    p.add_argument("--private", metavar="DIR", help="a wod-private checkout (wins over the others)")
+    p.add_argument("--out", default="group_data", help="where to write (default: group_data)")
+    p.set_defaults(func=_import_ansible)
     return parser
 
 

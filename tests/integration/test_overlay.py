@@ -45,3 +45,25 @@ def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
     assert "Private" not in backend.sh("cat /etc/skel/.bash_aliases").stdout
     assert "WKSHP-Private101" not in backend.sh("ls /var/lib/wod/workshops").stdout
     assert json.loads(backend.sh("cat /etc/wod/mailapi.json").stdout)["branding"]["BRANDING"] == "WoD Developer"
+
+
+def test_group_data_imported_from_upstreams_ansible_converges_and_is_compliant(backend, tmp_path):
+    """import-ansible on copies of upstream's group_vars (wod-backend, wod-install, wod-private):
+    a converge with what it wrote succeeds, the values are upstream's, and check passes."""
+    upstream = ROOT / "tests" / "fixtures" / "ansible"
+    out = tmp_path / "group_data"
+    proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "import-ansible", str(upstream / "wod-backend"),
+                           str(upstream / "wod-install"), "--private", str(upstream / "wod-private"),
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        results, _, _ = pyinfra("--group-data", str(out))
+        assert results["results"]["failed_hosts"] == []
+        handler = json.loads(backend.sh("cat /etc/wod/mailapi.json").stdout)
+        assert handler["branding"]["BRANDING"] == "WoD"  # wod-private's, over wod-install's
+        check = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "check", "inventories/docker.py",
+                                "--limit", NAME, "--group-data", str(out)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert check.returncode == 0, check.stdout[-2000:]
+    finally:
+        pyinfra()
