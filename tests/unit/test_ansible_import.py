@@ -83,3 +83,8 @@ def test_a_value_the_preflight_refuses_stops_the_import_naming_it(tmp_path):
     (bad / "all.yml").write_text("WODUSERMIN: [1\n")
     proc = run(str(tmp_path / "site"), "--out", str(out))
     assert proc.returncode == 1 and f"{bad / 'all.yml'}: not YAML" in proc.stderr
+
+
+def test_the_readme_documents_every_mapping():
+    readme = (ROOT / "README.md").read_text()
+    assert [k for k, v in MAPPING.items() if f"| `{k}` | `{v}` |" not in readme] == []
