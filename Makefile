@@ -6,7 +6,7 @@ ENV       ?= production
 NAME      ?= demo
 PYTEST    := $(BIN)/pytest
 
-.PHONY: install docker browser demo test test-unit lint hosts-up hosts-down check drift clean
+.PHONY: install docker browser demo test test-unit bench lint hosts-up hosts-down check drift clean
 
 $(BIN)/wod-deploy: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,9 +37,12 @@ test: install docker browser  ## unit tests, then integration tests on throwaway
 test-unit: install  ## no host needed
 	$(PYTEST) -ra tests/unit
 
+bench: install docker  ## wod-deploy beside upstream's Ansible on throwaway hosts: docs/benchmarks.md (not in make test)
+	$(BIN)/python -m bench.run
+
 lint: install
 	$(BIN)/pip install --quiet ruff
-	$(BIN)/ruff check wod_deploy facts deploys group_data inventories tests config.py
+	$(BIN)/ruff check wod_deploy facts deploys group_data inventories tests bench config.py
 
 check: install  ## read-only compliance: make check ENV=production (exit 2 = drift, 1 = not checkable)
 	$(BIN)/wod-deploy check inventories/$(ENV).py --json check-$(ENV).json --junit check-$(ENV).xml

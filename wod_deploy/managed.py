@@ -3,6 +3,10 @@ yields its pyinfra operation for the deploy and its expected state for the check
 
 File bodies come from templates: the private overlay's `templates/` first (PRIVATE_DIR), then
 ours, so an overlay template of the same name replaces ours. Modes are octal ints everywhere.
+
+A converge reads the state of all the items of one `deploy()` call in one round trip, the read
+`check` makes, and compares it in the words `check` uses: an item in place costs nothing more,
+one out of place runs its pyinfra operation (which reads what it needs itself).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from io import StringIO
 from pathlib import Path
 
 import jinja2
+from pyinfra import host
+from pyinfra.api import operation
 from pyinfra.operations import files, systemd
 
 from facts.managed import ManagedState
@@ -49,9 +55,9 @@ class File:
     mode: int = 0o644
     shown = ("type", "owner", "mode", "sha1")
 
-    def operation(self, name: str):
-        return files.put(name=name, src=StringIO(self.content), dest=self.path, user=self.user,
-                         group=self.group, mode=mode(self.mode))
+    def commands(self):
+        return files.put._inner(src=StringIO(self.content), dest=self.path, user=self.user, group=self.group,
+                                mode=mode(self.mode))
 
     def want(self) -> dict:
         return {"type": "file", "user": self.user, "group": self.group, "mode": self.mode,
@@ -66,8 +72,8 @@ class Directory:
     mode: int = 0o755
     shown = ("type", "owner", "mode")
 
-    def operation(self, name: str):
-        return files.directory(name=name, path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
+    def commands(self):
+        return files.directory._inner(path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
 
     def want(self) -> dict:
         return {"type": "directory", "user": self.user, "group": self.group, "mode": self.mode}
@@ -81,8 +87,8 @@ class Secret:
     nbytes: int = 32
     shown = ("type", "owner", "mode")
 
-    def operation(self, name: str):
-        return secret_file(name=name, path=self.path, nbytes=self.nbytes)
+    def commands(self):
+        return secret_file._inner(path=self.path, nbytes=self.nbytes)
 
     def want(self) -> dict:
         return {"type": "file", "user": "root", "group": "root", "mode": 0o600}
@@ -97,8 +103,8 @@ class Key:
     content: str = field(repr=False)
     shown = ("type", "owner", "mode", "sha1")
 
-    def operation(self, name: str):
-        return secret_put(name=name, path=self.path, content=self.content)
+    def commands(self):
+        return secret_put._inner(path=self.path, content=self.content)
 
     def want(self) -> dict:
         return {"type": "file", "user": "root", "group": "root", "mode": 0o600,
@@ -113,8 +119,8 @@ class Service:
     running: bool | None = True
     enabled: bool = True
 
-    def operation(self, name: str):
-        return systemd.service(name=name, service=self.unit, running=self.running, enabled=self.enabled)
+    def commands(self):
+        return systemd.service._inner(service=self.unit, running=self.running, enabled=self.enabled)
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -137,8 +143,8 @@ class Gone:
     path: str
     shown = ("type",)
 
-    def operation(self, name: str):
-        return absent(name=name, path=self.path)
+    def commands(self):
+        return absent._inner(path=self.path)
 
     def want(self) -> None:
         return None
@@ -149,7 +155,40 @@ Item = File | Directory | Secret | Key | Service | Gone
 
 def deploy(items: list[Item], prefix: str) -> dict[Item, object]:
     """Each item's operation, in order; returns {item: its operation}, for `_if` gating."""
-    return {item: item.operation(f"{prefix}: {item.path}") for item in items}
+    paths = tuple(i.path for i in items if not isinstance(i, Service))
+    units = tuple(i.path for i in items if isinstance(i, Service))
+    return {item: managed_item(name=f"{prefix}: {item.path}", item=item, paths=paths, units=units)
+            for item in items}
+
+
+_read: dict[tuple, dict] = {}
+
+
+def batched_state(paths: tuple[str, ...], units: tuple[str, ...]) -> dict:
+    """ManagedState of these paths and units on the current host, read once per run (and once
+    more when execution starts: pyinfra may run operations' code before it, to show changes)."""
+    key = (host.name, host.state.is_executing, paths, units)
+    if key not in _read:
+        _read[key] = host.get_fact(ManagedState, paths=list(paths), units=list(units)) or {"paths": {}, "units": {}}
+    return _read[key]
+
+
+@operation()
+def managed_item(item: Item, paths: tuple[str, ...], units: tuple[str, ...]):
+    """`item` as declared: nothing when the batched read shows it so, else its own operation."""
+    state = batched_state(paths, units)
+    found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
+    if _fields(found, item.shown) == _fields(item.want(), item.shown):
+        host.noop(f"{item.path}: {describe(found, item.shown) or 'absent'}")
+        return
+    yield from item.commands()
+
+
+def _fields(state: dict | None, shown: tuple[str, ...]) -> tuple | None:
+    """What `describe` shows, unabridged (a whole sha1): the values the no-op decision compares."""
+    if state is None:
+        return None
+    return tuple((state.get("user"), state.get("group")) if key == "owner" else state.get(key) for key in shown)
 
 
 def checks(component: str, items: list[Item], probe, hint: str = CONVERGE):

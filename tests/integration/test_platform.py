@@ -65,9 +65,9 @@ def site_args(api_db: hosts.TestHost, *args: str) -> tuple[str, ...]:
 SITE_ENV = {"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS}
 
 
-def site(api_db: hosts.TestHost, *args: str):
-    """deploys/site.py on the backend, the api-db and the portal."""
-    return pyinfra(*site_args(api_db, *args), deploy="deploys/site.py", limit=None, env=SITE_ENV)
+def site(api_db: hosts.TestHost, *args: str, limit: str | None = None):
+    """deploys/site.py on the backend, the api-db and the portal (or on `limit` among them)."""
+    return pyinfra(*site_args(api_db, *args), deploy="deploys/site.py", limit=limit, env=SITE_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -334,23 +334,23 @@ def test_a_source_change_rebuilds_once_and_a_broken_build_keeps_the_site_served(
     page.write_text(page.read_text() + "\n// a change of ours\n")
     before = served_release(portal)
     try:
-        results, _, seconds = site(apidb.host, "--data", f"WODFEDIR={source}")
+        results, _, seconds = site(apidb.host, "--data", f"WODFEDIR={source}", limit=PORTAL)
         assert [n for n in changed(results) if "build" in n.lower()], changed(results)
         timing("portal rebuild after a source change (deploys/site.py)", seconds)
         rebuilt = served_release(portal)
         assert rebuilt != before
-        again, _, _ = site(apidb.host, "--data", f"WODFEDIR={source}")
+        again, _, _ = site(apidb.host, "--data", f"WODFEDIR={source}", limit=PORTAL)
         assert changed(again) == []  # once
         page.write_text(page.read_text() + "\nconst broken = ;\n")
         proc = subprocess.run([sys.executable, "-m", "pyinfra", "inventories/docker.py", "deploys/site.py", "-y",
-                               *site_args(apidb.host, "--data", f"WODFEDIR={source}")], cwd=ROOT,
+                               *site_args(apidb.host, "--data", f"WODFEDIR={source}"), "--limit", PORTAL], cwd=ROOT,
                               capture_output=True, text=True, timeout=900, env={**os.environ, **SITE_ENV})
         assert proc.returncode != 0
         assert "the build failed" in proc.stderr and "Unexpected token" in proc.stderr, proc.stderr[-3000:]
         assert served_release(portal) == rebuilt
         assert requests.get(portal_url(portal), timeout=10).status_code == 200
     finally:
-        site(apidb.host)
+        site(apidb.host, limit=PORTAL)
     assert served_release(portal) != rebuilt
 
 
@@ -374,7 +374,7 @@ def test_portal_drift_is_named_then_repaired(apidb, portal, tmp_path, case, brea
     report = json.loads((tmp_path / "r.json").read_text())
     hit = [c for c in report["checks"] if (c["id"], c["resource"], c["status"]) == (check_id, resource, "drift")]
     assert hit, f"{case}: no drift on {check_id} {resource}: {[c for c in report['checks'] if c['status'] != 'pass']}"
-    results, _, _ = site(apidb.host)
+    results, _, _ = site(apidb.host, limit=PORTAL)
     assert results["results"]["failed_hosts"] == []
     assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"
     assert "defaced" not in requests.get(portal_url(portal), timeout=10).text

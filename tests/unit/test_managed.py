@@ -1,0 +1,68 @@
+"""A component's managed items are read in one round trip and compared as `check` compares them."""
+
+from unittest.mock import patch
+
+import pytest
+from pyinfra.api import Config, Inventory, State
+from pyinfra.context import ctx_host, ctx_state
+
+from facts.managed import ManagedState
+from wod_deploy import managed
+from wod_deploy.managed import Directory, File, Service
+
+ITEMS = [Directory("/etc/wod"), File("/etc/wod/a.conf", "a\n"), File("/etc/wod/b.conf", "b\n", mode=0o640),
+         Service("cron")]
+PATHS, UNITS = ("/etc/wod", "/etc/wod/a.conf", "/etc/wod/b.conf"), ("cron.service",)
+
+
+def in_place(item) -> dict:
+    return {"active": "active", "enabled": "enabled"} if isinstance(item, Service) else item.want()
+
+
+@pytest.fixture
+def host():
+    inventory = Inventory((["@fake"], {"fake_delay": 0, "fake_delay_jitter": 0}))
+    state = State(inventory, Config())
+    fake = inventory.get_host("@fake")
+    with ctx_state.use(state), ctx_host.use(fake):
+        managed._read.clear()
+        yield fake
+
+
+def run(host, items, found: dict) -> tuple[dict, int]:
+    """{path: number of commands} for each item, and how many facts were read."""
+    reads = []
+
+    def get_fact(cls, **kwargs):
+        if cls is ManagedState:
+            reads.append(kwargs)
+            return {"paths": {p: v for p, v in found.items() if not p.endswith(".service")},
+                    "units": {p: v for p, v in found.items() if p.endswith(".service")}}
+        return None  # an item's own operation reads what it needs: absent here
+
+    out = {}
+    with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"):
+        for item in items:
+            out[item.path] = len(list(managed.managed_item._inner(item=item, paths=PATHS, units=UNITS)))
+    return out, len(reads)
+
+
+def test_items_in_place_cost_one_read_and_no_command(host):
+    commands, reads = run(host, ITEMS, {i.path: in_place(i) for i in ITEMS})
+    assert reads == 1 and set(commands.values()) == {0}
+
+
+def test_only_the_item_out_of_place_runs_its_operation(host):
+    found = {i.path: in_place(i) for i in ITEMS}
+    found["/etc/wod/b.conf"] = {**found["/etc/wod/b.conf"], "sha1": "0" * 40}  # its content edited
+    commands, reads = run(host, ITEMS, found)
+    assert reads == 1
+    assert commands["/etc/wod/b.conf"] > 0 and commands["/etc/wod/a.conf"] == commands["/etc/wod"] == 0
+
+
+def test_a_whole_sha1_is_compared_not_the_twelve_characters_check_shows(host):
+    item = ITEMS[1]
+    found = {i.path: in_place(i) for i in ITEMS}
+    found[item.path] = {**found[item.path], "sha1": item.want()["sha1"][:12] + "f" * 28}
+    commands, _ = run(host, [item], found)
+    assert commands[item.path] > 0
