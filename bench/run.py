@@ -19,7 +19,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +68,11 @@ def pyinfra_cmd(deploy: str, names: list[str], *data: str, count: bool = False) 
 
 
 def shown(cmd: list[str], env: dict) -> str:
+    """The command as a person would type it from the project root."""
     where = " ".join(f"{k}={v}" for k, v in env.items())
-    return f"{where} {' '.join(c.replace(PY, 'python') for c in cmd)}".strip()
+    words = [c.replace(PY, "python").replace(str(Path(PY).parent) + "/", "").replace(str(ROOT) + "/", "")
+             for c in cmd]
+    return f"{where} {' '.join(w if ' ' not in w else repr(w) for w in words)}".strip()
 
 
 def on_host(host: hosts.TestHost, script: str) -> None:
@@ -178,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             cmd, env = pyinfra_cmd("deploys/backend.py", [h.name for h in backends[:size]])
             figures.append(measure(f"backends no-change converge in parallel, {size}", cmd, env, args.runs))
-        with tempfile.TemporaryDirectory() as tmp:
-            figures += students(first, ns, ansible_ns, args.runs, ansible_inventory(first, Path(tmp)))
+        work = ROOT / ".wod" / "bench"
+        work.mkdir(parents=True, exist_ok=True)
+        figures += students(first, ns, ansible_ns, args.runs, ansible_inventory(first, work))
         timed(*pyinfra_cmd("deploys/backend.py", [first.name]))  # the backend as it was
     finally:
         for name in made:
