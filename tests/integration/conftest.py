@@ -47,6 +47,27 @@ def pyinfra(*args: str, deploy: str = "deploys/backend.py", count: bool = False,
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr, elapsed
 
 
+def interrupted(*args: str, when: str, kill, limit: str = NAME, env: dict | None = None,
+                deploy: str = "deploys/backend.py") -> str:
+    """pyinfra started, `kill(proc)` called half a second after its output says `when` started
+    (a command of it then on the wire), and waited for; returns what it printed."""
+    cmd = [sys.executable, "-m", "pyinfra", "inventories/docker.py", deploy, "--limit", limit, "-y", *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if f"Starting operation: {when}" in line:
+            time.sleep(0.5)
+            kill(proc)
+            break
+    else:
+        raise AssertionError(f"{when!r} never started:\n{''.join(seen)[-3000:]}")
+    seen.append(proc.communicate(timeout=300)[0])
+    assert proc.returncode != 0, "the run was not interrupted"
+    return "".join(seen)
+
+
 def changed(results: dict) -> list[str]:
     """Names of the operations that changed something (Molecule's idempotence test)."""
     return [op["name"] for op in results["results"]["operations"] if op["success"]]

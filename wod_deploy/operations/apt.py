@@ -21,5 +21,9 @@ def apt_packages(packages: list[str]):
     if not missing:
         host.noop(f"{len(packages)} packages are installed")
         return
-    yield "apt-get update -qq"
-    yield sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s", missing)
+    # a run killed during dpkg leaves it half-done (and maybe still holding its lock): finish and wait
+    yield ("for i in $(seq 300); do DEBIAN_FRONTEND=noninteractive dpkg --configure -a 2>/dev/null && break; "
+           "sleep 1; done")
+    yield "apt-get update -qq -o DPkg::Lock::Timeout=300"
+    yield sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+             "-o DPkg::Lock::Timeout=300 %s", missing)
