@@ -17,8 +17,8 @@ CASES = [
      lambda backend, proc: proc.kill()),
     ("ssh-cut-while-writing-the-mail-api", ("BRANDING=Interrupted Brand",), "Mail API",
      lambda backend, proc: backend.sh("pkill -KILL -f '^sshd: deployer'", check=False)),
-    ("controller-interrupted-while-writing-the-system-files", ("BRANDING=Interrupted Brand",), "System",
-     lambda backend, proc: proc.send_signal(signal.SIGINT)),
+    ("controller-stopped-while-the-hub-changes", ("STUDENT_TASKS=300",), "JupyterHub",
+     lambda backend, proc: proc.send_signal(signal.SIGTERM)),
 ]
 
 
