@@ -70,7 +70,7 @@ def static_site(source: str, digest: str, user: str, work: str, releases: str, s
     `user` builds in `work` (the source synced in, `npm install` when package.json changed, then
     `build`, whose output is `public/`); root publishes it in `releases` (root's, read-only, with
     a manifest) and switches `served` to it in one rename. A failed build stops before the
-    switch, with the end of its log: the previous site stays served. A served release that
+    switch, showing the build's errors: the previous site stays served. A served release that
     differs from its manifest is published again from `work`, or rebuilt."""
     release = f"{releases}/{digest[:16]}"
     state = host.get_fact(ServedSite, served=served, work=work) or {}
@@ -85,8 +85,9 @@ def static_site(source: str, digest: str, user: str, work: str, releases: str, s
             'deps="$(sha256sum package.json | cut -c1-64)"',
             '[ "$(cat .wod-deps 2>/dev/null)" = "$deps" ] || { rm -f .wod-deps && npm install --no-audit --no-fund '
             '--legacy-peer-deps --loglevel=error && echo "$deps" > .wod-deps; }',
-            f"{{ {argv(build)}; }} > .wod-build.log 2>&1 || {{ echo 'the build failed; its log ends:' >&2; "
-            "tail -n 40 .wod-build.log >&2; exit 1; }",
+            f"{{ {argv(build)}; }} > .wod-build.log 2>&1 || {{ echo 'the build failed:' >&2; "
+            "grep -i -A 12 -E '^(error|failed) ' .wod-build.log | head -n 80 >&2; echo '... and its log ends:' >&2; "
+            "tail -n 10 .wod-build.log >&2; exit 1; }",
             sh("echo %s > .wod-built", digest[:16]),
         ]
         yield sh("install -d -o %s -g %s -m 0750 %s && runuser -u %s -- env HOME=%s sh -ec %s",
