@@ -64,6 +64,9 @@ def application(key: str, where: str, ref: str, variables: dict, skipped: set[st
     with tempfile.TemporaryDirectory(prefix="wod-app-") as tmp:
         tree = Path(tmp) / "tree"
         shutil.copytree(src, tree, symlinks=True, ignore=lambda _d, names: [n for n in names if n in skipped])
+        for path in [tree, *tree.rglob("*")]:  # a read-only source (a pinned snapshot) stays editable here
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)
         for path in sorted(tree.rglob("*.j2")):
             rel = str(path.relative_to(tree))
             values = {**variables, **(per_file or {}).get(rel, {})}
