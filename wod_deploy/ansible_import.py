@@ -81,6 +81,8 @@ def read(paths: list[Path]) -> Imported:
                 values = yaml.safe_load(path.read_text()) or {}
             except yaml.YAMLError as exc:
                 raise SettingsError([f"import-ansible: {path}: not YAML ({exc})"]) from None
+            if not isinstance(values, dict):
+                raise SettingsError([f"import-ansible: {path}: not a mapping of variables"])
             if DISTRO_FILE.match(path.name):
                 out.unmapped += [(str(path), str(key), "distro detail: wod-deploy reads the host") for key in values]
                 continue

@@ -83,6 +83,10 @@ def test_a_value_the_preflight_refuses_stops_the_import_naming_it(tmp_path):
     (bad / "all.yml").write_text("WODUSERMIN: [1\n")
     proc = run(str(tmp_path / "site"), "--out", str(out))
     assert proc.returncode == 1 and f"{bad / 'all.yml'}: not YAML" in proc.stderr
+    (bad / "all.yml").write_text("- WODUSERMIN\n")
+    proc = run(str(tmp_path / "site"), "--out", str(out))
+    assert proc.returncode == 1 and f"{bad / 'all.yml'}: not a mapping of variables" in proc.stderr
+    assert not out.exists()
 
 
 def test_the_readme_documents_every_mapping():
