@@ -75,6 +75,10 @@ def _sysctl(v: Any) -> bool:
         isinstance(k, str) and re.match(r"^[a-z0-9_.-]+$", k) and isinstance(x, (int, str)) for k, x in v.items())
 
 
+def _git_ref(v: Any) -> bool:
+    return _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None
+
+
 def _workshop_ports(v: Any) -> bool:
     return isinstance(v, dict) and all(
         isinstance(ws, str) and isinstance(ports, dict)
@@ -169,7 +173,7 @@ class Settings:
     WODAPIDBDIR: str = setting("https://github.com/Workshops-on-Demand/wod-api-db.git", _str,
                                "a git URL or a directory", "the api-db application (cloned on the machine running "
                                "pyinfra)")
-    WODAPIDBREF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+    WODAPIDBREF: str = setting("main", _git_ref,
                                "a git branch or tag", "the branch or tag of WODAPIDBDIR")
     WODAPIDBPORT: int = setting(8021, _port, _PORT, "the api-db's port")
     WODPGDB: str = setting("wodapidb", lambda v: _str(v) and re.match(r"^[a-z_][a-z0-9_]{0,62}$", v) is not None,
@@ -193,7 +197,7 @@ class Settings:
     WODFEDIR: str = setting("https://github.com/Workshops-on-Demand/wod-frontend.git", _str,
                             "a git URL or a directory", "the portal application (cloned on the machine running "
                             "pyinfra)")
-    WODFEREF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+    WODFEREF: str = setting("main", _git_ref,
                             "a git branch or tag", "the branch or tag of WODFEDIR")
     WODFEPORT: int = setting(8000, _port, _PORT, "the portal's port (nginx)")
     WODAPIDBEXTURL: str = setting("/api", lambda v: _str(v) and re.match(r"^(https?://[^\s/]+)?/\S*$", v) is not None,
@@ -206,7 +210,7 @@ class Settings:
     # workshops: a git URL or a directory on the machine running pyinfra
     WODNOBO: str = setting("https://github.com/Workshops-on-Demand/wod-notebooks.git", _str,
                            "a git URL or a directory", "public workshops (cloned on the machine running pyinfra)")
-    WODNOBO_REF: str = setting("main", lambda v: _str(v) and re.match(r"^[A-Za-z0-9._/-]+$", v) is not None,
+    WODNOBO_REF: str = setting("main", _git_ref,
                                "a git branch or tag", "the branch or tag of WODNOBO")
     HOOKS_DIR: str = setting("", _str, "empty or a directory on the machine running pyinfra",
                              "public per-workshop scripts (create-, post-copy-, cleanup-, reset-<WORKSHOP>.sh[.j2]); "
