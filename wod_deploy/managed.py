@@ -12,13 +12,14 @@ one out of place runs its pyinfra operation (which reads what it needs itself).
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 
 import jinja2
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations import files, systemd
 
 from facts.managed import ManagedState
@@ -66,14 +67,21 @@ class File:
 
 @dataclass(frozen=True)
 class Directory:
+    """A directory; with `tree`, its owner is given to everything under it when it is out of place
+    (a venv another installer made as another user). Modes stay per file: never applied down."""
+
     path: str
     user: str = "root"
     group: str = "root"
     mode: int = 0o755
+    tree: bool = False
     shown = ("type", "owner", "mode")
 
     def commands(self):
-        return files.directory._inner(path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
+        yield from files.directory._inner(path=self.path, user=self.user, group=self.group, mode=mode(self.mode))
+        if self.tree:
+            yield StringCommand("chown", "-R", "--no-dereference", QuoteString(f"{self.user}:{self.group}"),
+                                QuoteString(self.path))
 
     def want(self) -> dict:
         return {"type": "directory", "user": self.user, "group": self.group, "mode": self.mode}
@@ -150,7 +158,29 @@ class Gone:
         return None
 
 
-Item = File | Directory | Secret | Key | Service | Gone
+@dataclass(frozen=True)
+class Moved:
+    """A file an earlier installer kept elsewhere (upstream's hub database in the venv), moved to
+    `to` once, after `before` (stop what holds it open). Both present is refused: which one to
+    keep is the admin's call, not ours."""
+
+    path: str
+    to: str
+    before: str = "true"
+    shown = ("type",)
+
+    def commands(self):
+        src, dest = QuoteString(self.path), QuoteString(self.to)
+        yield StringCommand("if [ -e", dest, "]; then echo", QuoteString(f"both {self.path} and {self.to} exist: "
+                            "keep one (move the other away), then converge again"), ">&2; exit 1; fi")
+        yield StringCommand(self.before)
+        yield StringCommand("install -d -m 0700", QuoteString(posixpath.dirname(self.to)), "&& mv", src, dest)
+
+    def want(self) -> None:
+        return None
+
+
+Item = File | Directory | Secret | Key | Service | Gone | Moved
 
 
 def deploy(items: list[Item], prefix: str) -> dict[Item, object]:

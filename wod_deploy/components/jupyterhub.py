@@ -2,8 +2,13 @@
 
 Everything under JPHUB belongs to root (the hub runs as root for PAM and to spawn students'
 servers, so nothing it executes may be writable by anyone else). The hub database and cookie
-secret live in JPHUB/var/jupyterhub and survive re-deploys; the admintk service token is made
-on the host, 0600 root, and never leaves it.
+secret live in JPHUB/var/jupyterhub and survive re-deploys; every change of the venv's packages
+backs the database up, and the unit upgrades its schema before each start (runtime/hubdb.py). The
+admintk service token is made on the host, 0600 root, and never leaves it.
+
+A backend upstream's Ansible installed is adopted in place: its venv (made by WODUSER) is given
+to root, its database and cookie secret are moved from the venv's lib/ to ours, then upgraded
+at the hub's first start; the users in it stay, upstream's shared WODBETOKEN stops working.
 """
 
 from pathlib import Path
@@ -17,13 +22,14 @@ from facts.npm import NpmGlobalVersion
 
 from .. import managed
 from ..checks import expect
-from ..managed import Directory, File, Key, Secret, Service, render
+from ..managed import Directory, File, Key, Moved, Secret, Service, render
 from ..operations.npm import npm_global
 from ..runtime import naming
 from ..settings import Settings
 
 UNIT = "/etc/systemd/system/jupyterhub.service"
 RUNTIME = Path(__file__).parents[1] / "runtime"
+BACKUPS = "/var/backups/jupyterhub"  # a copy of the hub database before each upgrade
 
 # What the mail handler does with the hub: add and delete users (their tokens and sessions go
 # with them), start and stop their servers. Nothing else: not minting tokens, not entering servers.
@@ -64,6 +70,24 @@ def tls(s: Settings) -> list[managed.Item]:
             Key(paths["tls_key"], Path(s.HUB_TLS_KEY).read_text())]
 
 
+def database(s: Settings) -> str:
+    return f"{s.hub_state}/jupyterhub.sqlite"
+
+
+def hubdb(s: Settings) -> File:
+    """The database helper: backup (deploy); tokens revoked, schema upgraded (unit, before start)."""
+    return File(f"{s.lib_dir}/hubdb.py", (RUNTIME / "hubdb.py").read_text())
+
+
+def adopted(s: Settings) -> list[managed.Item]:
+    """Upstream's layout, made ours before anything runs from the venv: the venv given to root,
+    the database and cookie secret moved out of its lib/ (the hub stopped first)."""
+    return [Directory(s.JPHUB, tree=True),
+            *(Moved(f"{s.JPHUB}/lib/{name}", f"{s.hub_state}/{name}", before="systemctl stop jupyterhub || true")
+              for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret")),
+            hubdb(s)]
+
+
 def token(s: Settings) -> Secret:
     """The admintk token, read by the hub at start: a new one (file deleted) restarts the hub."""
     return Secret(s.hub_token_file)
@@ -90,10 +114,15 @@ def pinned(s: Settings) -> dict[str, str]:
 @pyinfra_deploy("JupyterHub")
 def deploy(settings: Settings):
     s = settings
-    managed.deploy([Directory(s.JPHUB)], "JupyterHub")
+    adoption = managed.deploy(adopted(s), "JupyterHub")
     venv = pip.venv(name="JupyterHub venv", path=s.JPHUB, python="python3")
     packages = pip.packages(name="JupyterHub, JupyterLab and kernel packages (pinned)",
                             packages=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES], virtualenv=s.JPHUB)
+    moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
+    # the schema itself is upgraded by the unit, before the hub starts on the new code
+    server.shell(name="Back up the hub database (the venv's packages changed)",
+                 commands=[f"{s.JPHUB}/bin/python3 -I {hubdb(s).path} backup {database(s)} {BACKUPS}"],
+                 _if=packages.did_change)
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
@@ -102,7 +131,7 @@ def deploy(settings: Settings):
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
     restarted = systemd.service(name="Restart JupyterHub (its files, token or packages changed)",
                                 service="jupyterhub", restarted=True,
-                                _if=any_changed(venv, packages, proxy, *(ops[f] for f in hub_files(s)),
+                                _if=any_changed(venv, packages, *moved, proxy, *(ops[f] for f in hub_files(s)),
                                                 ops[token(s)]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",
@@ -120,7 +149,7 @@ def checks(settings: Settings, probe):
         yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name))
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"))
-    yield from managed.checks("jupyterhub", [Directory(s.JPHUB), *owned(s)], probe)
+    yield from managed.checks("jupyterhub", [*adopted(s), *owned(s)], probe)
     api = probe(HubApi, port=s.WODBEPORT, scheme=s.hub_scheme)
     yield expect("jupyterhub.api", f"{s.hub_scheme}://127.0.0.1:{s.WODBEPORT}/hub/api",
                  f"version {pinned(s).get('jupyterhub')}",

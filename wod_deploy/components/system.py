@@ -53,6 +53,8 @@ def minute(s: Settings, salt: str) -> int:
 def owned(s: Settings, in_container: bool) -> list[managed.Item]:
     """Everything this component owns, in the order the deploy lays it down."""
     return [
+        # on root's PATH, so root's alone (upstream gives both to WODUSER)
+        Directory("/usr/local/bin"), Directory("/usr/local/share"),
         Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
         Directory("/etc/skel/.ssh", mode=0o700),
         File("/etc/security/limits.d/wod.conf",
