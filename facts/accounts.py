@@ -8,13 +8,16 @@ from wod_deploy.shell import sh
 
 
 class Account(FactBase):
-    """``{"uid", "gid", "home", "shell"}`` of a user from ``getent passwd``, or None."""
+    """``{"uid", "gid", "home", "shell", "home_owner"}`` of a user from ``getent passwd`` (the
+    owner of its home directory, None when that is not a directory), or None."""
 
     def command(self, user: str) -> str:
-        return sh("getent passwd %s || true", user)
+        return sh("entry=$(getent passwd %s) && echo \"$entry\" && "
+                  "{ home=$(echo \"$entry\" | cut -d: -f6); [ -d \"$home\" ] && stat -c %%U \"$home\"; }; true", user)
 
     def process(self, output: list[str]) -> dict | None:
-        fields = output[0].split(":")
+        fields = output[0].split(":") if output else []
         if len(fields) < 7:
             return None
-        return {"uid": int(fields[2]), "gid": int(fields[3]), "home": fields[5], "shell": fields[6]}
+        return {"uid": int(fields[2]), "gid": int(fields[3]), "home": fields[5], "shell": fields[6],
+                "home_owner": output[1] if len(output) > 1 else None}

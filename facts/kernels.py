@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from pyinfra.api import FactBase
 
 from wod_deploy.shell import sh
@@ -11,16 +9,16 @@ from wod_deploy.shell import sh
 
 class KernelSpecs(FactBase):
     """
-    Kernels that ``<venv>/bin/jupyter kernelspec list --json`` shows: ``{name: resource_dir}``.
-    Empty when the venv (or jupyter in it) does not exist yet.
+    Kernels registered in a venv's own prefix (``install --sys-prefix``, where Jupyter looks
+    first): ``{name: resource_dir}`` for each ``<venv>/share/jupyter/kernels/<name>/kernel.json``.
+    Empty when the venv does not exist yet.
     """
 
     default = dict
 
     def command(self, venv: str) -> str:
-        jupyter = f"{venv}/bin/jupyter"
-        return sh("test -x %s && PYTHONDONTWRITEBYTECODE=1 %s kernelspec list --json || true", jupyter, jupyter)
+        return sh("for k in %s/share/jupyter/kernels/*/kernel.json; do [ -f \"$k\" ] && dirname \"$k\"; done; true",
+                  venv)
 
     def process(self, output: list[str]) -> dict:
-        data = json.loads("\n".join(output))
-        return {name: spec["resource_dir"] for name, spec in data.get("kernelspecs", {}).items()}
+        return {path.rsplit("/", 1)[1]: path for path in output if path}

@@ -13,8 +13,10 @@ class NpmGlobalVersion(FactBase):
     """The version of a global npm package, or None when it is not installed."""
 
     def command(self, package: str) -> str:
-        return sh("command -v npm >/dev/null && cat \"$(npm root -g)\"/%s 2>/dev/null || true",
-                  f"{package}/package.json")
+        # Debian's npm installs globals under /usr/local: read there first, without starting npm
+        manifest = f"{package}/package.json"
+        return sh("cat /usr/local/lib/node_modules/%s 2>/dev/null || { command -v npm >/dev/null && "
+                  "cat \"$(npm root -g)\"/%s 2>/dev/null; } || true", manifest, manifest)
 
     def process(self, output: list[str]) -> str | None:
         return json.loads("\n".join(output)).get("version")

@@ -183,10 +183,15 @@ class Moved:
 Item = File | Directory | Secret | Key | Service | Gone | Moved
 
 
-def deploy(items: list[Item], prefix: str) -> dict[Item, object]:
-    """Each item's operation, in order; returns {item: its operation}, for `_if` gating."""
-    paths = tuple(i.path for i in items if not isinstance(i, Service))
-    units = tuple(i.path for i in items if isinstance(i, Service))
+def deploy(items: list[Item], prefix: str, read: list[Item] | None = None) -> dict[Item, object]:
+    """Each item's operation, in order; returns {item: its operation}, for `_if` gating.
+
+    `read` (default: `items`) are the items whose state one round trip reads: a component that
+    lays its items down in several calls (units, a reload, then services) passes all it owns to
+    each, so they share one read."""
+    batch = read or items
+    paths = tuple(i.path for i in batch if not isinstance(i, Service))
+    units = tuple(i.path for i in batch if isinstance(i, Service))
     return {item: managed_item(name=f"{prefix}: {item.path}", item=item, paths=paths, units=units)
             for item in items}
 

@@ -101,7 +101,7 @@ def test_a_jupyterhub_pin_bump_backs_up_the_database_upgrades_it_and_keeps_users
     results, _, seconds = pyinfra(limit=HOST, env=ENV)  # the default pin: OLD_PIN bumped
     timing("JupyterHub pin bump (backup, upgrade-db, restart)", seconds)
     assert results["results"]["failed_hosts"] == []
-    assert any(name.startswith("Back up the hub database") for name in changed(results)), changed(results)
+    assert any("Back up the hub database" in name for name in changed(results)), changed(results)
 
     (backup,) = set(backups(upstream)) - set(before)
     assert users_in(upstream, f"{BACKUPS}/{backup}") == users

@@ -2,7 +2,7 @@
 
     .venv/bin/wod-deploy hosts up --name dev
     .venv/bin/pyinfra inventories/docker.py deploys/backend.py --limit dev -y
-    .venv/bin/python -m tests.unit.record dev      # then converge dev again: some cases break it on purpose
+    .venv/bin/python -m tests.unit.record dev [DIRECTORY...]  # then converge dev again: some cases break it
 
 A portal host (the frontend group, converged with deploys/site.py) records the portal's cases.
 
@@ -111,7 +111,9 @@ def operations(s) -> list[tuple]:
     """(directory, case, operation, kwargs, setup, teardown), from the dev host's own settings."""
     students = dict(usermin=s.USERMIN, usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER,
                     studdir=s.STUDDIR)
-    bash = dict(venv=s.JPHUB, kernel="bash", install=kernels.KERNELS["bash"])
+    specs = dict(venv=s.JPHUB, kernels=kernels.KERNELS)
+    pins = [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
+    admin_user = dict(user=s.WODUSER, home=s.admin_home, shell="/bin/bash", create_home=True)
     rules = admin.sudoers_file(s)
     sudoers = dict(path=rules.path, content=rules.content)
     postfix = dict(main=mailapi.main_cf(s), master=mailapi.master_cf(s))
@@ -119,9 +121,14 @@ def operations(s) -> list[tuple]:
         ("students", "in-place", "students.students", students, "", ""),
         ("students", "repair", "students.students", students, STUDENT_DRIFT, FIX_STUDENTS),
         ("students", "clean", "students.students", {**students, "usermax": 2, "clean": True}, "", ""),
-        ("kernelspec", "registered", "kernels.kernelspec", bash, "", ""),
-        ("kernelspec", "missing", "kernels.kernelspec", bash, f"{s.JPHUB}/bin/jupyter kernelspec remove -y bash",
-         repair("kernels.kernelspec", lambda _: bash)),
+        ("kernelspecs", "registered", "kernels.kernelspecs", specs, "", ""),
+        ("kernelspecs", "one-missing", "kernels.kernelspecs", specs, f"{s.JPHUB}/bin/jupyter kernelspec remove -y bash",
+         repair("kernels.kernelspecs", lambda _: specs)),
+        ("venv", "in-place", "venv.venv", {"path": s.JPHUB, "pins": pins}, "", ""),
+        ("venv", "pin-bumped", "venv.venv", {"path": s.JPHUB, "pins": [*pins[:-1], "sshkernel==0.11.0"]}, "", ""),
+        ("account", "in-place", "accounts.account", admin_user, "", ""),
+        ("account", "home-taken", "accounts.account", admin_user, f"chown root {s.admin_home}",
+         f"chown {s.WODUSER} {s.admin_home}"),
         ("secret_file", "in-place", "files.secret_file", {"path": S_TOKEN}, "", ""),
         ("secret_file", "loose-mode", "files.secret_file", {"path": S_TOKEN}, f"chmod 0644 {S_TOKEN}",
          f"chmod 0600 {S_TOKEN}"),
@@ -237,21 +244,24 @@ def record_operation(host, directory, case, name, kwargs, setup, teardown) -> No
     if teardown:
         run(host, teardown)
     data = {"operation": name, "kwargs": jsonable(kwargs), "facts": read, "commands": commands}
-    if noted:
+    if noted and not commands:  # (an operation that yields may note what its inner operations skip)
         data["noop"] = noted[0]
     write(f"operations/{directory}", case, data)
 
 
-def main(name: str) -> int:
+def main(name: str, only: set[str]) -> int:
+    """Record every case, or only those whose directory is in `only`."""
     with loaded("inventories/docker.py") as inv:
         host = inv.inventory.get_host(name)
         host.connect(raise_exceptions=True)
         settings = load_settings(host.data, host=host.name, inventory=inv.inventory)
         portal_host = "frontend" in host.groups
         for case in PORTAL_FACTS if portal_host else FACTS:
-            record_fact(host, *case)
+            if not only or case[0] in only:
+                record_fact(host, *case)
         for case in (portal_operations if portal_host else operations)(settings):
-            record_operation(host, *case)
+            if not only or case[0] in only:
+                record_operation(host, *case)
         if not portal_host:
             run(host, "systemctl reload postfix")  # the drift cases edited main.cf under its feet
         host.disconnect()
@@ -260,4 +270,4 @@ def main(name: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dev"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dev", set(sys.argv[2:])))

@@ -8,6 +8,7 @@ from facts.accounts import Account
 from .. import managed
 from ..checks import expect
 from ..managed import File, render
+from ..operations.accounts import account
 from ..operations.files import SUDOERS_MODE, sudoers
 from ..runtime.naming import SHELL
 from ..settings import Settings
@@ -21,7 +22,7 @@ def sudoers_file(s: Settings) -> File:
 @pyinfra_deploy("Admin user")
 def deploy(settings: Settings):
     s = settings
-    server.user(name=f"Admin user {s.WODUSER}", user=s.WODUSER, home=s.admin_home, shell=SHELL, create_home=True)
+    account(name=f"Admin user {s.WODUSER}", user=s.WODUSER, home=s.admin_home, shell=SHELL, create_home=True)
     rules = sudoers_file(s)
     sudoers(name=f"Passwordless sudo for {s.WODUSER} (checked with visudo)", path=rules.path, content=rules.content)
     if s.WODUSER_KEYS:
@@ -31,7 +32,8 @@ def deploy(settings: Settings):
 
 def checks(settings: Settings, probe):
     s = settings
-    account = probe(Account, user=s.WODUSER)
-    yield expect("admin.account", f"user {s.WODUSER}", f"home {s.admin_home}, shell {SHELL}",
-                 account and f"home {account['home']}, shell {account['shell']}")
+    found = probe(Account, user=s.WODUSER)
+    owner = found and ("its own" if found["home_owner"] == s.WODUSER else f"owner {found['home_owner']}")
+    yield expect("admin.account", f"user {s.WODUSER}", f"home {s.admin_home} (its own), shell {SHELL}",
+                 found and f"home {found['home']} ({owner}), shell {found['shell']}")
     yield from managed.checks("admin", [sudoers_file(s)], probe)

@@ -102,7 +102,7 @@ def deploy(settings: Settings):
     server.user(name=f"Application account {USER}", user=USER, system=True, home=f"/var/lib/{USER}",
                 shell="/usr/sbin/nologin")
     items = owned(s)
-    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "api-db")
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "api-db", read=items)
     tarball, digest = staged(s, name)
     tree(name="Application source (templates rendered)", local_tar=tarball, digest=digest, dest=SOURCE)
     built = node_app(name="Build (npm install when the dependencies changed, Babel)", source=SOURCE, app=APP,
@@ -114,7 +114,7 @@ def deploy(settings: Settings):
                           database=s.WODPGDB, backups=BACKUPS)
     unit = next(i for i in items if isinstance(i, File) and i.path == UNIT)
     systemd.daemon_reload(name="Reload units (api-db)", _if=ops[unit].did_change)
-    (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db").values()
+    (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db", read=items).values()
     restarted = systemd.service(name="Restart the api-db (build, environment or unit changed)", service="wod-api-db",
                                 restarted=True, _if=any_changed(built, env, migrated, ops[unit]))
     server.shell(name=f"Wait for the api-db on port {s.WODAPIDBPORT}",

@@ -14,7 +14,7 @@ at the hub's first start; the users in it stay, upstream's shared WODBETOKEN sto
 from pathlib import Path
 
 from pyinfra.api import deploy as pyinfra_deploy
-from pyinfra.operations import pip, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.jupyterhub import HubApi, VenvPackages, canonical
@@ -24,6 +24,7 @@ from .. import managed
 from ..checks import expect
 from ..managed import Directory, File, Key, Moved, Secret, Service, render
 from ..operations.npm import npm_global
+from ..operations.venv import venv
 from ..runtime import naming
 from ..settings import Settings
 
@@ -114,24 +115,23 @@ def pinned(s: Settings) -> dict[str, str]:
 @pyinfra_deploy("JupyterHub")
 def deploy(settings: Settings):
     s = settings
-    adoption = managed.deploy(adopted(s), "JupyterHub")
-    venv = pip.venv(name="JupyterHub venv", path=s.JPHUB, python="python3")
-    packages = pip.packages(name="JupyterHub, JupyterLab and kernel packages (pinned)",
-                            packages=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES], virtualenv=s.JPHUB)
+    items = [*adopted(s), *owned(s)]  # one read of their state for the three calls below
+    adoption = managed.deploy(adopted(s), "JupyterHub", read=items)
+    packages = venv(name="JupyterHub venv: JupyterHub, JupyterLab and kernel packages (pinned)",
+                    path=s.JPHUB, pins=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES])
     moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
     # the schema itself is upgraded by the unit, before the hub starts on the new code
     server.shell(name="Back up the hub database (the venv's packages changed)",
                  commands=[f"{s.JPHUB}/bin/python3 -I {hubdb(s).path} backup {database(s)} {BACKUPS}"],
                  _if=packages.did_change)
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION)
-    items = owned(s)
-    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "JupyterHub")
+    ops = managed.deploy([i for i in owned(s) if not isinstance(i, Service)], "JupyterHub", read=items)
     unit = next(f for f in hub_files(s) if f.path == UNIT)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
-    (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "JupyterHub").values()
+    (started,) = managed.deploy([i for i in owned(s) if isinstance(i, Service)], "JupyterHub", read=items).values()
     restarted = systemd.service(name="Restart JupyterHub (its files, token or packages changed)",
                                 service="jupyterhub", restarted=True,
-                                _if=any_changed(venv, packages, *moved, proxy, *(ops[f] for f in hub_files(s)),
+                                _if=any_changed(packages, *moved, proxy, *(ops[f] for f in hub_files(s)),
                                                 ops[token(s)]))
     server.shell(
         name=f"Wait for the hub to answer on port {s.WODBEPORT}",

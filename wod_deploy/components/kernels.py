@@ -5,7 +5,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 from facts.kernels import KernelSpecs
 
 from ..checks import expect
-from ..operations.kernels import kernelspec
+from ..operations.kernels import kernelspecs
 from ..settings import Settings
 
 # kernel name -> the `python -m` argv that registers it in the venv (its sys.prefix)
@@ -18,8 +18,7 @@ KERNELS = {
 
 @pyinfra_deploy("Kernels")
 def deploy(settings: Settings):
-    for kernel, install in KERNELS.items():
-        kernelspec(name=f"Kernel {kernel}", venv=settings.JPHUB, kernel=kernel, install=install)
+    kernelspecs(name=f"Kernels {', '.join(KERNELS)}", venv=settings.JPHUB, kernels=KERNELS)
 
 
 def checks(settings: Settings, probe):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
-from pyinfra.operations import server, systemd
+from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
 from facts.accounts import Account
@@ -22,6 +22,7 @@ from facts.postfix import PostfixConfig
 from .. import managed
 from ..checks import expect
 from ..managed import Directory, File, Service, render
+from ..operations.accounts import account
 from ..operations.files import secret_put
 from ..operations.postfix import postfix
 from ..settings import Settings
@@ -120,12 +121,12 @@ def deploy(settings: Settings):
     s = settings
     conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'nobody'} only",
                    main=main_cf(s), master=master_cf(s))
-    server.user(name=f"Mail account {s.mail_user} (procmail runs as it)", user=s.mail_user, system=True,
-                 home=s.mail_home, shell=NOLOGIN)
+    account(name=f"Mail account {s.mail_user} (procmail runs as it)", user=s.mail_user, system=True,
+            home=s.mail_home, shell=NOLOGIN)
     items = owned(s)
-    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API")
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API", read=items)
     systemd.daemon_reload(name="Reload units (mail API)", _if=any_changed(*(ops[u] for u in units(s))))
-    managed.deploy([i for i in items if isinstance(i, Service)], "Mail API")
+    managed.deploy([i for i in items if isinstance(i, Service)], "Mail API", read=items)
     for unit in units(s):
         if unit.path.endswith((".socket", ".timer")):  # a listening unit takes its new settings on restart
             name = unit.path.rsplit("/", 1)[-1]

@@ -90,7 +90,7 @@ def deploy(settings: Settings):
     s = settings
     in_container = bool(host.get_fact(Container))
     items = owned(s, in_container)
-    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System")
+    ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System", read=items)
     if not in_container:
         server.shell(name="Apply kernel values", commands=[sh("sysctl -q -p %s", SYSCTL_FILE)],
                      _if=ops[sysctl_file(s)].did_change)
@@ -98,7 +98,7 @@ def deploy(settings: Settings):
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
     code, unit = watchdog_files(s)
     systemd.daemon_reload(name="Reload units (watchdog)", _if=ops[unit].did_change)
-    managed.deploy([i for i in items if isinstance(i, Service)], "System")
+    managed.deploy([i for i in items if isinstance(i, Service)], "System", read=items)
     systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
                     _if=any_changed(ops[code], ops[unit]))
 

@@ -11,10 +11,13 @@ from ..shell import quote
 
 
 @operation()
-def kernelspec(venv: str, kernel: str, install: list[str]):
-    """Register a Jupyter kernel in a venv when `jupyter kernelspec list` lacks it; `install` is
-    the `python -m` argv that registers it (into the venv's sys.prefix)."""
-    if kernel in host.get_fact(KernelSpecs, venv=venv):
-        host.noop(f"kernel {kernel} is registered in {venv}")
+def kernelspecs(venv: str, kernels: dict[str, list[str]]):
+    """Register each Jupyter kernel of `kernels` ({name: the `python -m` argv that registers it
+    into the venv's sys.prefix}) that the venv lacks; one read for all of them."""
+    registered = host.get_fact(KernelSpecs, venv=venv)
+    missing = [name for name in kernels if name not in registered]
+    if not missing:
+        host.noop(f"kernels {' '.join(kernels)} are registered in {venv}")
         return
-    yield f"{quote(f'{venv}/bin/python')} -m {quote(install)}"
+    for name in missing:
+        yield f"{quote(f'{venv}/bin/python')} -m {quote(kernels[name])}"
