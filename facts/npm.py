@@ -1,4 +1,4 @@
-"""Globally installed npm packages, read from their package.json (npm's tree output is locale-dependent)."""
+"""npm packages, read from their package.json (npm's tree output is locale-dependent)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ class NpmGlobalVersion(FactBase):
         manifest = f"{package}/package.json"
         return sh("cat /usr/local/lib/node_modules/%s 2>/dev/null || { command -v npm >/dev/null && "
                   "cat \"$(npm root -g)\"/%s 2>/dev/null; } || true", manifest, manifest)
+
+    def process(self, output: list[str]) -> str | None:
+        return json.loads("\n".join(output)).get("version")
+
+
+class PackageVersion(FactBase):
+    """The version a package.json declares (an npm unpacked in place), or None when it is absent."""
+
+    def command(self, path: str) -> str:
+        return sh("cat %s 2>/dev/null || true", path)
 
     def process(self, output: list[str]) -> str | None:
         return json.loads("\n".join(output)).get("version")

@@ -21,7 +21,7 @@ from pyinfra.api import FactBase
 from pyinfra.context import ctx_host
 
 from tests.unit.test_fixtures import HERE, fact_class, jsonable, operation, raw
-from wod_deploy.components import admin, firewall, kernels, mailapi, nginx, packages, portal, system
+from wod_deploy.components import admin, firewall, jupyterhub, kernels, mailapi, nginx, packages, portal, system
 from wod_deploy.inventory import loaded
 from wod_deploy.operations.node import PUBLISH
 from wod_deploy.settings import load_settings
@@ -88,6 +88,8 @@ FACTS = [
     ("KernelSpecs", "no-venv", "kernels.KernelSpecs", {"venv": "/opt/absent"}, "", ""),
     ("NpmGlobalVersion", "installed", "npm.NpmGlobalVersion", {"package": "configurable-http-proxy"}, "", ""),
     ("NpmGlobalVersion", "missing", "npm.NpmGlobalVersion", {"package": "absent-package"}, "", ""),
+    ("PackageVersion", "npm", "npm.PackageVersion", {"path": "/usr/local/lib/wod/npm/package.json"}, "", ""),
+    ("PackageVersion", "missing", "npm.PackageVersion", {"path": "/usr/local/lib/wod/absent/package.json"}, "", ""),
     ("PostfixConfig", "mail-api", "postfix.PostfixConfig", {}, "", ""),
     ("PostfixConfig", "open-relay-on-25", "postfix.PostfixConfig", {},
      "postconf -e 'mynetworks = 0.0.0.0/0' && postconf -M 'smtp/inet=smtp inet n - y - - smtpd'", FIX_POSTFIX),
@@ -112,6 +114,7 @@ def operations(s) -> list[tuple]:
     students = dict(usermin=s.USERMIN, usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER,
                     studdir=s.STUDDIR)
     specs = dict(venv=s.JPHUB, kernels=kernels.KERNELS)
+    npm = dict(version=jupyterhub.NPM[0], sha512=jupyterhub.NPM[1], dest=f"{s.lib_dir}/npm")
     pins = [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
     admin_user = dict(user=s.WODUSER, home=s.admin_home, shell="/bin/bash", create_home=True)
     rules = admin.sudoers_file(s)
@@ -146,6 +149,8 @@ def operations(s) -> list[tuple]:
          {"local_tar": "workshops.tar", "digest": "0123456789abcdef0123", "dest": s.workshops_dir}, "", ""),
         ("apt_packages", "installed", "apt.apt_packages", {"packages": packages.packages(s)}, "", ""),
         ("apt_packages", "missing", "apt.apt_packages", {"packages": ["acl", "cowsay", "sl"]}, "", ""),
+        ("npm_cli", "in-place", "npm.npm_cli", npm, "", ""),
+        ("npm_cli", "other-version", "npm.npm_cli", {**npm, "version": "10.9.8"}, "", ""),
         ("npm_global", "installed", "npm.npm_global", {"package": "configurable-http-proxy", "version": s.CHP_VERSION},
          "", ""),
         ("npm_global", "other-version", "npm.npm_global", {"package": "configurable-http-proxy", "version": "4.6.2"},

@@ -8,8 +8,9 @@ from ..checks import expect
 from ..operations.apt import apt_packages
 from ..settings import Settings
 
-# What the backend components themselves run: python venvs, node for the hub proxy, ACLs.
-BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs", "npm",
+# What the backend components themselves run: python venvs, node for the hub proxy (npm comes
+# from the npm registry: components/jupyterhub.NPM), ACLs.
+BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs",
                     "postfix", "procmail", "fail2ban", "python3-systemd", "ufw", "cron", "systemd-timesyncd")
 
 
