@@ -1,12 +1,18 @@
 """A converge interrupted anywhere (the controller killed, the SSH connection cut) is simply run
 again: the second run ends compliant, and no participant's file is lost. (A first converge killed
-half-way: tests/integration/test_roles.py, on its Debian 13 backend.)"""
+half-way: tests/integration/test_roles.py, on its Debian 13 backend.) A backend rebooted in the
+middle of a CREATE comes back with that home as it was or complete."""
 
+import json
 import signal
+import subprocess
+import time
 
 import pytest
 
-from .conftest import NAME, S, interrupted, pyinfra, wod_deploy
+from wod_deploy.testing import hosts
+
+from .conftest import MAIL_LOG, NAME, S, interrupted, pyinfra, wod_deploy
 
 pytestmark = pytest.mark.integration
 SAMPLE = (1, 3, 20)  # students whose homes must come through byte for byte
@@ -38,3 +44,41 @@ def test_an_interrupted_converge_is_run_again_and_ends_compliant(backend, case, 
     finally:
         pyinfra()
         backend.sh(f"rm -f /student/student3/mine.txt; for i in $(seq 21 25); do rm -rf {S.STUDDIR}/student$i; done")
+
+
+def test_a_backend_rebooted_mid_create_comes_back_with_the_home_as_it_was_or_complete(backend):
+    n, home = 7, f"{S.STUDDIR}/student7"
+    backend.sh(f"printf 'draft\\n' > {home}/draft.txt && chown student7: {home}/draft.txt")
+    before = backend.home_digest(n)
+    backend.sh("touch /tmp/wod-hook-wait")  # the post-copy hook waits: the new home in, the old one aside
+    backend.send("CREATE 7 71")
+    deadline = time.monotonic() + 90
+    while backend.sh("test -e /tmp/wod-hook-waiting", check=False).returncode:
+        assert time.monotonic() < deadline, "the CREATE never reached its post-copy hook"
+        time.sleep(0.5)
+    started = time.monotonic()
+    subprocess.run(["docker", "restart", "--time", "0", backend.host.container], check=True, capture_output=True)
+    backend.host = hosts.up(role="backend", name=NAME)  # the same container, its ports published anew
+    backend.wait_for_hub(120)
+    print(f"rebooted, hub answering after {time.monotonic() - started:.1f}s")
+
+    notebook = f"{home}/WKSHP-Test101/0-ReadMeFirst.ipynb"
+    complete = backend.sh(f"stat -c %U {notebook}", check=False).stdout.strip() == "student7"
+    assert complete or backend.home_digest(n) == before, "the home is neither as it was nor complete"
+    check = wod_deploy("check", "inventories/docker.py", "--limit", NAME)
+    assert check.returncode == 0, check.stdout[-3000:]
+
+    # postfix may hand the interrupted CREATE over again: PURGE once the queue is empty and the
+    # handler idle, then nothing a stopped rebuild left beside the homes remains
+    deadline = time.monotonic() + 120
+    while "Mail queue is empty" not in backend.sh("postqueue -p").stdout or \
+            backend.sh("pgrep -f 'mailapi.py' || true").stdout.strip():
+        assert time.monotonic() < deadline, backend.sh("postqueue -p").stdout
+        time.sleep(1)
+    before_purge = len(backend.lines(MAIL_LOG))
+    backend.send("PURGE 7 71", body="")
+    deadline = time.monotonic() + 90
+    while not any(json.loads(line).get("action") == "PURGE" for line in backend.lines(MAIL_LOG)[before_purge:]):
+        assert time.monotonic() < deadline, "no PURGE logged"
+        time.sleep(0.5)
+    assert backend.sh(f"ls -A {S.STUDDIR} | grep '^[.]' || true").stdout == ""

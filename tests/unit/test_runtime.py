@@ -333,3 +333,17 @@ def test_work_done_as_a_participant_has_their_rights_and_a_time_bound():
     with pytest.raises(RuntimeError, match="wait status"):
         mailapi.as_user(nobody, 1, time.sleep, 30)
     mailapi.as_user(nobody, 10, Path("/etc/hostname").read_text)  # what they may read, they read
+
+
+def test_a_home_is_swapped_in_one_step(tmp_path):
+    """rename(2) twice leaves an instant (a reboot) with no home; RENAME_EXCHANGE does not."""
+    home, fresh = tmp_path / "student7", tmp_path / "new"
+    home.mkdir()
+    (home / "old.txt").write_text("old")
+    fresh.mkdir()
+    (fresh / "new.txt").write_text("new")
+    mailapi.exchange(fresh, home)
+    assert [p.name for p in home.iterdir()] == ["new.txt"] and [p.name for p in fresh.iterdir()] == ["old.txt"]
+    with pytest.raises(FileNotFoundError):
+        mailapi.exchange(tmp_path / "absent", home)
+    mailapi.synced(tmp_path)  # syncfs on the filesystem of the homes
