@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from . import callsite
 from .components import (
     admin,
     apidb,
@@ -64,6 +65,7 @@ def converge(role_name: str) -> None:
     role = ROLES[role_name]
     if role.name not in host.groups:
         return  # the role guard: other hosts get no operation at all
+    callsite.install()
     settings = load_settings(host.data, host=host.name, inventory=inventory)  # validated by config.py already
     for component in role.components:
         component.deploy(settings)
