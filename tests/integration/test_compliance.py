@@ -64,8 +64,9 @@ DRIFTS = [
      f"{S.JPHUB} pip sshkernel"),
     ("sudoers-removed", f"rm /etc/sudoers.d/{S.WODUSER}", "admin.file", f"/etc/sudoers.d/{S.WODUSER}"),
     ("token-0644", f"chmod 0644 {S.hub_token_file}", "jupyterhub.secret", S.hub_token_file),
-    ("proxy-removed", "npm uninstall -g --silent configurable-http-proxy", "jupyterhub.proxy",
-     "npm configurable-http-proxy"),
+    ("proxy-removed", f"node {S.lib_dir}/npm/bin/npm-cli.js uninstall -g --prefix /usr/local --silent "
+     "configurable-http-proxy", "jupyterhub.proxy", "npm configurable-http-proxy"),
+    ("npm-removed", f"rm -rf {S.lib_dir}/npm", "jupyterhub.npm", f"{S.lib_dir}/npm"),
     ("postfix-back-on-25", "postconf -M 'smtp/inet=smtp inet n - y - - smtpd'", "mailapi.postfix_master",
      "master.cf smtp/inet"),
     ("postfix-open-relay", "postconf -e 'mynetworks = 0.0.0.0/0'", "mailapi.postfix_main", "main.cf mynetworks"),

@@ -18,7 +18,7 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.jupyterhub import HubApi, VenvPackages, canonical
-from facts.npm import NpmGlobalVersion
+from facts.npm import NpmGlobalVersion, PackageVersion
 
 from .. import managed
 from ..checks import expect
@@ -75,6 +75,10 @@ def tls(s: Settings) -> list[managed.Item]:
             Key(paths["tls_key"], Path(s.HUB_TLS_KEY).read_text())]
 
 
+def npm_home(s: Settings) -> str:
+    return f"{s.lib_dir}/npm"
+
+
 def database(s: Settings) -> str:
     return f"{s.hub_state}/jupyterhub.sqlite"
 
@@ -128,11 +132,10 @@ def deploy(settings: Settings):
     server.shell(name="Back up the hub database (the venv's packages changed)",
                  commands=[f"{s.JPHUB}/bin/python3 -I {hubdb(s).path} backup {database(s)} {BACKUPS}"],
                  _if=packages.did_change)
-    npm_home = f"{s.lib_dir}/npm"
     npm_cli(name=f"npm {NPM[0]} (checked against the registry's sha512)", version=NPM[0], sha512=NPM[1],
-            dest=npm_home)
+            dest=npm_home(s))
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION,
-                       npm=f"node {npm_home}/bin/npm-cli.js --prefix /usr/local")
+                       npm=f"node {npm_home(s)}/bin/npm-cli.js --prefix /usr/local")
     ops = managed.deploy([i for i in owned(s) if not isinstance(i, Service)], "JupyterHub", read=items)
     unit = next(f for f in hub_files(s) if f.path == UNIT)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
@@ -155,6 +158,8 @@ def checks(settings: Settings, probe):
     installed = probe(VenvPackages, venv=s.JPHUB)
     for name, version in pinned(s).items():
         yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name))
+    yield expect("jupyterhub.npm", npm_home(s), f"npm {NPM[0]}",
+                 (found := probe(PackageVersion, path=f"{npm_home(s)}/package.json")) and f"npm {found}")
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"))
     yield from managed.checks("jupyterhub", [*adopted(s), *owned(s)], probe)
