@@ -347,3 +347,32 @@ def test_a_home_is_swapped_in_one_step(tmp_path):
     with pytest.raises(FileNotFoundError):
         mailapi.exchange(tmp_path / "absent", home)
     mailapi.synced(tmp_path)  # syncfs on the filesystem of the homes
+
+
+def test_the_handler_waits_for_a_hub_that_is_starting(tmp_path):
+    """After a reboot, postfix hands the interrupted message over before the hub listens."""
+    import socket
+    import threading
+    import urllib.parse
+
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hub = mailapi.Hub({"hub_url": f"http://127.0.0.1:{port}", "hub_token_file": str(token), "hub_wait": 0})
+    with pytest.raises(ConnectionRefusedError):
+        hub.connected(urllib.parse.urlsplit(hub.url))
+    server = socket.socket()
+
+    def listen_later():
+        time.sleep(1.5)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+
+    threading.Thread(target=listen_later).start()
+    hub.wait = 30
+    started = time.monotonic()
+    hub.connected(urllib.parse.urlsplit(hub.url)).close()
+    server.close()
+    assert 1 < time.monotonic() - started < 30

@@ -445,12 +445,27 @@ class Hub:
     def __init__(self, cfg: dict):
         self.url = cfg["hub_url"].rstrip("/")
         self.token = Path(cfg["hub_token_file"]).read_text().strip()
+        self.wait = cfg.get("hub_wait", 120)
+
+    def connected(self, url) -> http.client.HTTPConnection:
+        """A connection to the hub, waiting while nothing listens: the hub (re)starts after a
+        reboot (postfix hands over the message a reboot interrupted first thing) or a converge."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            try:
+                conn.connect()
+                return conn
+            except ConnectionRefusedError:
+                conn.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def call(self, method: str, path: str, ok=(200, 201, 202, 204)) -> int:
         url = urllib.parse.urlsplit(self.url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn = self.connected(url)
         try:
-            conn.connect()
             # a participant can bind the hub's port while the hub restarts: the token goes only
             # to a socket root owns
             if peers.peer_uid(conn.sock) != 0:
