@@ -11,6 +11,7 @@ one out of place runs its pyinfra operation (which reads what it needs itself).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
@@ -31,11 +32,16 @@ from .settings import Settings
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+@functools.cache
+def _templates(private_dir: str) -> jinja2.Environment:
+    """One environment per overlay: each template compiled once per run, not once per host."""
+    paths = [str(Path(private_dir) / "templates")] if private_dir else []
+    return jinja2.Environment(loader=jinja2.FileSystemLoader([*paths, str(TEMPLATES)]),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, auto_reload=False)
+
+
 def render(template: str, settings: Settings, **extra) -> str:
-    paths = [str(Path(settings.PRIVATE_DIR) / "templates")] if settings.PRIVATE_DIR else []
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([*paths, str(TEMPLATES)]),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.get_template(template).render(s=settings, **extra)
+    return _templates(settings.PRIVATE_DIR).get_template(template).render(s=settings, **extra)
 
 
 def describe(state: dict | None, shown: tuple[str, ...]) -> str | None:
