@@ -52,6 +52,13 @@ def users_in(backend: Backend, db: str) -> list[str]:
     return backend.sh(f"python3 -c \"{script}\"").stdout.split()
 
 
+def schema(backend: Backend, db: str) -> str:
+    """The alembic revision a hub database is at."""
+    script = (f"import sqlite3; print(sqlite3.connect('{db}')"
+              ".execute('select version_num from alembic_version').fetchone()[0])")
+    return backend.sh(f"python3 -c \"{script}\"").stdout.strip()
+
+
 def hub_get(backend: Backend, token: str, path: str) -> requests.Response:
     return requests.get(f"{backend.hub}/hub/api{path}", headers={"Authorization": f"token {token}"}, timeout=10)
 
@@ -69,6 +76,7 @@ def test_a_converge_adopts_an_upstream_backend_keeping_homes_and_hub_users(upstr
     homes = upstream.sh(HOMES).stdout
     users = users_in(upstream, OLD_DB)
     assert "student3" in users and "wodadmin" in users
+    old_schema = schema(upstream, OLD_DB)
 
     results, _, seconds = pyinfra(*OLD, limit=HOST, env=ENV)
     timing("first converge of an upstream-installed backend (adoption)", seconds)
@@ -80,6 +88,7 @@ def test_a_converge_adopts_an_upstream_backend_keeping_homes_and_hub_users(upstr
     (backup,) = backups(upstream)  # the 3.1.1 database, as it was before its schema upgrade
     assert users_in(upstream, f"{BACKUPS}/{backup}") == users
     upstream.wait_for_hub()
+    assert schema(upstream, f"{BACKUPS}/{backup}") == old_schema != schema(upstream, DB), "not upgraded"
     listed = hub_get(upstream, upstream.token(), "/users")
     assert listed.status_code == 200, listed.text
     assert sorted(u["name"] for u in listed.json()) == users
