@@ -376,3 +376,23 @@ def test_the_handler_waits_for_a_hub_that_is_starting(tmp_path):
     hub.connected(urllib.parse.urlsplit(hub.url)).close()
     server.close()
     assert 1 < time.monotonic() - started < 30
+
+
+def test_the_hub_database_backup_and_service_token_revocation(tmp_path):
+    import sqlite3
+
+    from wod_deploy.runtime import hubdb
+
+    db = tmp_path / "jupyterhub.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, user_id INTEGER, service_id INTEGER)")
+        conn.executemany("INSERT INTO api_tokens (user_id, service_id) VALUES (?, ?)",
+                         [(None, 1), (3, None), (None, 2)])  # two services' tokens, a user's
+    copy = hubdb.backup(db, tmp_path / "backups")
+    assert copy.parent.stat().st_mode & 0o777 == 0o700 and copy.stat().st_mode & 0o777 == 0o600
+    assert hubdb.revoke_service_tokens(db) == 2
+    rows = lambda path: sqlite3.connect(path).execute("SELECT user_id, service_id FROM api_tokens").fetchall()  # noqa: E731
+    assert rows(db) == [(3, None)] and len(rows(copy)) == 3  # the backup is the database before
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).close()
+    assert hubdb.revoke_service_tokens(empty) == 0

@@ -36,13 +36,21 @@ def backup(db: Path, backups: Path) -> Path:
     return target
 
 
+def revoke_service_tokens(db: Path) -> int:
+    """Delete the stored API tokens of services (users' own stay); returns how many went."""
+    with sqlite3.connect(db) as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_tokens'").fetchone():
+            revoked = 0  # a database the hub never finished creating: it makes the table itself
+        else:
+            revoked = conn.execute("DELETE FROM api_tokens WHERE service_id IS NOT NULL").rowcount
+    conn.close()
+    return revoked
+
+
 def prepare(db: Path) -> None:
     if not db.exists():
         return  # a first start: the hub creates its database
-    with sqlite3.connect(db) as conn:
-        revoked = conn.execute("DELETE FROM api_tokens WHERE service_id IS NOT NULL").rowcount
-    conn.close()
-    print(f"{revoked} stored service token(s) revoked; the config's are added back at start")
+    print(f"{revoke_service_tokens(db)} stored service token(s) revoked; the config's are added back at start")
     venv = Path(sys.executable).parent  # upgrade-db runs alembic from the venv's bin
     subprocess.run([str(venv / "jupyterhub"), "upgrade-db", f"--db=sqlite:///{db}"], cwd=db.parent, check=True,
                    env={**os.environ, "PATH": f"{venv}:{os.environ.get('PATH', '/usr/bin:/bin')}"})
