@@ -77,8 +77,8 @@ def test_a_backend_rebooted_mid_create_comes_back_with_the_home_as_it_was_or_com
     check = wod_deploy("check", "inventories/docker.py", "--limit", NAME)
     assert check.returncode == 0, check.stdout[-3000:]
 
-    # postfix may hand the interrupted CREATE over again: PURGE once the queue is empty and the
-    # handler idle, then nothing a stopped rebuild left beside the homes remains
+    # once postfix and the handler are idle, a PURGE: nothing a stopped rebuild left beside the
+    # homes remains
     deadline = time.monotonic() + 120
     busy = "postqueue -p | grep -v '^Mail queue is empty'; pgrep -af '[m]ailapi.py'"  # ([m]: not this shell)
     while backend.sh(f"{{ {busy}; }} || true").stdout.strip():
