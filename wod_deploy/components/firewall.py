@@ -9,7 +9,6 @@ from pyinfra.api import deploy as pyinfra_deploy
 from facts.ufw import Ufw
 
 from ..checks import expect
-from ..operations.apt import apt_packages
 from ..operations.ufw import ufw
 from ..settings import Settings
 
@@ -31,7 +30,6 @@ def rules(s: Settings, groups=("backend",)) -> list[str]:
 def deploy(settings: Settings):
     from pyinfra import host  # the host being deployed: its groups say which services it runs
 
-    apt_packages(name="ufw", packages=["ufw"])
     ufw(name="ufw: deny incoming; allow SSH and this host's services", rules=rules(settings, host.groups))
 
 

@@ -12,6 +12,7 @@ from pyinfra.facts.files import Directory, File, Sha1File
 from pyinfra.facts.server import User
 
 from facts.files import EnvFile, FileLines, ManagedPaths, TreeDigest
+from facts.managed import ManagedState
 
 from ..shell import sh
 
@@ -91,10 +92,12 @@ SUDOERS_MODE = 0o440  # what sudo accepts for a drop-in
 
 @operation()
 def sudoers(path: str, content: str):
-    """A sudoers drop-in (root, 0440), checked with ``visudo -c`` before it replaces the live file."""
-    info = host.get_fact(File, path=path)
-    same = info and host.get_fact(Sha1File, path=path) == hashlib.sha1(content.encode()).hexdigest()
-    if same and octal_mode(info) == SUDOERS_MODE and info["user"] == "root" and info["group"] == "root":
+    """A sudoers drop-in (root, 0440), checked with ``visudo -c`` before it replaces the live file;
+    its type, owner, mode and digest read in one round trip."""
+    found = (host.get_fact(ManagedState, paths=[path], units=[]) or {"paths": {}})["paths"].get(path)
+    wanted = {"type": "file", "user": "root", "group": "root", "mode": SUDOERS_MODE,
+              "sha1": hashlib.sha1(content.encode()).hexdigest()}
+    if found and all(found.get(key) == value for key, value in wanted.items()):
         host.noop(f"{path} is in place")
         return
     tmp = f"{path}.wod-new"

@@ -8,6 +8,7 @@ from pyinfra.api import operation
 from facts.ufw import Ufw
 
 from ..shell import sh
+from .apt import apt_packages
 
 
 @operation()
@@ -15,9 +16,13 @@ def ufw(rules: list[str], incoming: str = "deny"):
     """ufw with exactly `rules` (as `ufw show added` prints them), default incoming policy, active.
 
     Rules are added before the firewall is enabled, so the SSH rule is in place first. A rule is
-    ufw's own command line, built from validated settings (ports, addresses).
+    ufw's own command line, built from validated settings (ports, addresses). Debian's ufw is
+    installed first when it is missing (the one read says so: no package read at each converge).
     """
-    state = host.get_fact(Ufw) or {"active": False, "incoming": "", "rules": []}
+    state = host.get_fact(Ufw)
+    if state is None:
+        yield from apt_packages._inner(packages=["ufw"])
+        state = {"active": False, "incoming": "", "rules": []}
     commands = [rule for rule in rules if rule not in state["rules"]]
     commands += ["ufw delete " + rule.removeprefix("ufw ") for rule in state["rules"] if rule not in rules]
     if state["incoming"] != incoming:
