@@ -8,7 +8,7 @@ from pyinfra.context import ctx_host, ctx_state
 
 from facts.managed import ManagedState
 from wod_deploy import managed
-from wod_deploy.managed import Directory, File, Service
+from wod_deploy.managed import Directory, File, Moved, Service
 
 ITEMS = [Directory("/etc/wod"), File("/etc/wod/a.conf", "a\n"), File("/etc/wod/b.conf", "b\n", mode=0o640),
          Service("cron")]
@@ -66,3 +66,32 @@ def test_a_whole_sha1_is_compared_not_the_twelve_characters_check_shows(host):
     found[item.path] = {**found[item.path], "sha1": item.want()["sha1"][:12] + "f" * 28}
     commands, _ = run(host, [item], found)
     assert commands[item.path] > 0
+
+
+def commands_of(host, item, found: dict) -> list[str]:
+    """The shell an item yields on the fake host when the batched read shows `found`."""
+    def get_fact(cls, **kwargs):
+        return {"paths": found, "units": {}} if cls is ManagedState else None
+
+    managed._read.clear()  # a new run
+    with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"):
+        return [str(c.get_raw_value()) if hasattr(c, "get_raw_value") else str(c)
+                for c in managed.managed_item._inner(item=item, paths=(item.path,), units=())]
+
+
+def test_a_tree_directory_out_of_place_gives_its_owner_to_everything_under_it(host):
+    venv = Directory("/opt/jupyterhub", tree=True)
+    upstream = {**venv.want(), "user": "wodadmin", "group": "wodadmin", "mode": 0o751}
+    assert commands_of(host, venv, {venv.path: upstream})[-1] == "chown -R --no-dereference root:root /opt/jupyterhub"
+    assert commands_of(host, venv, {venv.path: venv.want()}) == []  # in place: the tree is not walked
+
+
+def test_a_moved_file_refuses_two_copies_and_moves_once(host):
+    moved = Moved("/opt/jupyterhub/lib/jupyterhub.sqlite", "/opt/jupyterhub/var/jupyterhub/jupyterhub.sqlite",
+                  before="systemctl stop jupyterhub || true")
+    refuse, stop, move = commands_of(host, moved, {moved.path: {"type": "file"}})
+    assert refuse.startswith("if [ -e /opt/jupyterhub/var/jupyterhub/jupyterhub.sqlite ]") and "exit 1" in refuse
+    assert stop == "systemctl stop jupyterhub || true"
+    assert move == ("install -d -m 0700 /opt/jupyterhub/var/jupyterhub && mv /opt/jupyterhub/lib/jupyterhub.sqlite "
+                    "/opt/jupyterhub/var/jupyterhub/jupyterhub.sqlite")
+    assert commands_of(host, moved, {}) == []  # gone from the old place: nothing to do
