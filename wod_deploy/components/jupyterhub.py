@@ -123,8 +123,9 @@ def pinned(s: Settings) -> dict[str, str]:
 @pyinfra_deploy("JupyterHub")
 def deploy(settings: Settings):
     s = settings
-    items = [*adopted(s), *owned(s)]  # one read of their state for the three calls below
-    adoption = managed.deploy(adopted(s), "JupyterHub", read=items)
+    first, mine = adopted(s), owned(s)  # rendered once; one read of their state for the three calls below
+    items = [*first, *mine]
+    adoption = managed.deploy(first, "JupyterHub", read=items)
     packages = venv(name="JupyterHub venv: JupyterHub, JupyterLab and kernel packages (pinned)",
                     path=s.JPHUB, pins=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES])
     moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
@@ -136,10 +137,10 @@ def deploy(settings: Settings):
             dest=npm_home(s))
     proxy = npm_global(name="configurable-http-proxy", package="configurable-http-proxy", version=s.CHP_VERSION,
                        npm=f"node {npm_home(s)}/bin/npm-cli.js --prefix /usr/local")
-    ops = managed.deploy([i for i in owned(s) if not isinstance(i, Service)], "JupyterHub", read=items)
+    ops = managed.deploy([i for i in mine if not isinstance(i, Service)], "JupyterHub", read=items)
     unit = next(f for f in hub_files(s) if f.path == UNIT)
     systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
-    (started,) = managed.deploy([i for i in owned(s) if isinstance(i, Service)], "JupyterHub", read=items).values()
+    (started,) = managed.deploy([i for i in mine if isinstance(i, Service)], "JupyterHub", read=items).values()
     restarted = systemd.service(name="Restart JupyterHub (its files, token or packages changed)",
                                 service="jupyterhub", restarted=True,
                                 _if=any_changed(packages, *moved, proxy, *(ops[f] for f in hub_files(s)),
