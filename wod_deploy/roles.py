@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from . import callsite
+from . import arguments, callsite, ssh
 from .components import (
     admin,
     apidb,
@@ -66,6 +66,8 @@ def converge(role_name: str) -> None:
     if role.name not in host.groups:
         return  # the role guard: other hosts get no operation at all
     callsite.install()
+    arguments.install()
+    ssh.no_delay(host)  # connected already: pyinfra connects every host before running deploy files
     settings = load_settings(host.data, host=host.name, inventory=inventory)  # validated by config.py already
     for component in role.components:
         component.deploy(settings)

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
+from .. import ssh
 from ..checks import ERROR, Check
 from ..inventory import loaded, selected
 from ..roles import ROLES
@@ -59,6 +60,7 @@ def check_host(host, check_fns: list[CheckFn], inventory=None) -> list[Check]:
     except Exception as exc:  # any connector failure: the host is not checked
         return error("host.reachable", f"ssh {host.name}", f"unreachable: {exc}",
                      "check the host is up and the SSH settings in the inventory")
+    ssh.no_delay(host)
     probe = Probe(host)
     checks: list[Check] = []
     for fn in check_fns:
