@@ -10,26 +10,32 @@ from wod_deploy.shell import sh
 
 class ManagedPaths(FactBase):
     """
-    ``{path: {"type": "file"|"directory", "user", "group", "mode", "sha1"}}`` for each path that
-    exists (``sha1`` for files only); absent paths are missing. ``mode`` is an int (0o644).
+    ``{path: {"type": "file"|"directory"|"link"|"other", "user", "group", "mode", "sha1"}}`` for
+    each path that exists (``sha1`` for files only); absent paths are missing. ``mode`` is an int
+    (0o644). A link is a link, whatever it points to: a managed file replaced by one is not ours.
+
+    Two processes for any number of paths (one `stat`, one `sha1sum`): the read of a component's
+    twenty items costs as much as the read of one.
     """
 
     default = dict
+    TYPES = {0o100000: "file", 0o040000: "directory", 0o120000: "link"}
 
     def command(self, paths: list[str]) -> str:
-        return sh("for p in %s; do if [ -f \"$p\" ]; "
-                  "then echo \"F $(stat -c '%%U %%G %%a' \"$p\") $(sha1sum < \"$p\" | cut -c1-40) $p\"; "
-                  "elif [ -d \"$p\" ]; then echo \"D $(stat -c '%%U %%G %%a' \"$p\") - $p\"; fi; done", paths)
+        return sh("stat -c 'P %%f %%U %%G %%a %%n' -- %s 2>/dev/null; sha1sum -- %s 2>/dev/null; true", paths, paths)
 
     def process(self, output: list[str]) -> dict:
-        found = {}
+        found, sums = {}, {}
         for line in output:
-            kind, user, group, mode, sha1, path = line.split(" ", 5)
-            entry = {"type": "file" if kind == "F" else "directory", "user": user, "group": group,
-                     "mode": int(mode, 8)}
-            if kind == "F":
-                entry["sha1"] = sha1
-            found[path] = entry
+            if line.startswith("P "):
+                _, raw, user, group, mode, path = line.split(" ", 5)
+                kind = self.TYPES.get(int(raw, 16) & 0o170000, "other")
+                found[path] = {"type": kind, "user": user, "group": group, "mode": int(mode, 8)}
+            elif len(line) > 42 and line[40:42] == "  ":  # sha1sum: `<40 hex>  <path>`
+                sums[line[42:]] = line[:40]
+        for path, entry in found.items():
+            if entry["type"] == "file":
+                entry["sha1"] = sums.get(path, "unreadable")
         return found
 
 

@@ -22,14 +22,16 @@ class VenvPackages(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return sh("for d in %s/lib/python3*/site-packages/*.dist-info %s/lib/python3*/site-packages/*.egg-info; "
-                  "do [ -e \"$d\" ] && basename \"$d\"; done; true", venv, venv)
+        # the shell's own glob and printf: no process per package (a pattern matching nothing
+        # comes back as itself, and is dropped below)
+        return sh("printf '%%s\\n' %s/lib/python3*/site-packages/*.dist-info %s/lib/python3*/site-packages/*.egg-info",
+                  venv, venv)
 
     def process(self, output: list[str]) -> dict:
         # `jupyter_server-2.14.2.dist-info`: the name never holds a dash, the version never does either
         return {canonical(name): version for name, version, _ in
-                (re.fullmatch(r"(.+?)-([^-]+?)(?:-py[\d.]+)?\.(dist|egg)-info", line).group(1, 2, 3)
-                 for line in output if line.endswith(("dist-info", "egg-info")))}
+                (re.fullmatch(r"(.+?)-([^-]+?)(?:-py[\d.]+)?\.(dist|egg)-info", line.rsplit("/", 1)[-1]).group(1, 2, 3)
+                 for line in output if line.endswith(("dist-info", "egg-info")) and "*" not in line)}
 
 
 class HubApi(FactBase):

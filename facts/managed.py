@@ -18,5 +18,6 @@ class ManagedState(FactBase):
                           ServiceStates().command(units=units) if units else "true"])
 
     def process(self, output: list[str]) -> dict:
-        return {"paths": ManagedPaths().process([x for x in output if x[:2] in ("F ", "D ")]),
-                "units": ServiceStates().process([x for x in output if x.startswith("S ")])}
+        units = [x for x in output if x.startswith(("U ", "Id=", "ActiveState=", "UnitFileState="))]
+        return {"paths": ManagedPaths().process([x for x in output if x not in units]),
+                "units": ServiceStates().process(units)}

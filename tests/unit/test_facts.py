@@ -31,8 +31,18 @@ def test_values_are_quoted_never_pasted():
 
 
 def test_managed_paths_keeps_spaces_in_paths():
-    out = ["F root root 644 0123456789abcdef0123456789abcdef01234567 /etc/a b.conf", "D root root 755 - /etc/x y"]
+    out = ["P 81a4 root root 644 /etc/a b.conf", "P 41ed root root 755 /etc/x y", "P a1ff root root 777 /etc/l n",
+           "0123456789abcdef0123456789abcdef01234567  /etc/a b.conf"]
     assert ManagedPaths().process(out) == {
         "/etc/a b.conf": {"type": "file", "user": "root", "group": "root", "mode": 0o644,
                           "sha1": "0123456789abcdef0123456789abcdef01234567"},
-        "/etc/x y": {"type": "directory", "user": "root", "group": "root", "mode": 0o755}}
+        "/etc/x y": {"type": "directory", "user": "root", "group": "root", "mode": 0o755},
+        "/etc/l n": {"type": "link", "user": "root", "group": "root", "mode": 0o777}}
+
+
+def test_managed_reads_are_two_processes_whatever_the_count():
+    """stat and sha1sum once for all paths; systemctl once for all units: no loop in the shell."""
+    from facts.services import ServiceStates
+    command = ManagedPaths().command(paths=[f"/etc/f{i}" for i in range(50)])
+    assert "for " not in command and command.count("stat ") == 1 and command.count("sha1sum ") == 1
+    assert ServiceStates().command(units=["a.service", "b.service"]).count("systemctl ") == 1

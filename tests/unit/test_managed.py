@@ -95,3 +95,13 @@ def test_a_moved_file_refuses_two_copies_and_moves_once(host):
     assert move == ("install -d -m 0700 /opt/jupyterhub/var/jupyterhub && mv /opt/jupyterhub/lib/jupyterhub.sqlite "
                     "/opt/jupyterhub/var/jupyterhub/jupyterhub.sqlite")
     assert commands_of(host, moved, {}) == []  # gone from the old place: nothing to do
+
+
+def test_a_link_where_a_managed_file_goes_is_removed_never_written_through(host):
+    """pyinfra's put copies through a link: into its target (found on a real host: /etc/hostname
+    rewritten with a cron line). The link is removed first; a directory makes rm fail, loudly."""
+    cron = File("/etc/cron.d/wod-upd", "54 3 * * * root /usr/local/bin/wod-upd\n")
+    link = {"type": "link", "user": "root", "group": "root", "mode": 0o777}
+    assert commands_of(host, cron, {cron.path: link})[0] == "rm -f /etc/cron.d/wod-upd"
+    edited = {**cron.want(), "sha1": "0" * 40}
+    assert "rm -f /etc/cron.d/wod-upd" not in commands_of(host, cron, {cron.path: edited})

@@ -143,7 +143,7 @@ def tree(local_tar: str, digest: str, dest: str, restricted: dict[str, str] | No
 
 @operation()
 def absent(path: str):
-    """No file, link or directory at `path` (read as ManagedPaths reads it: through a link)."""
+    """No file, link or directory at `path` (a dangling link too)."""
     if path not in host.get_fact(ManagedPaths, paths=[path]):
         host.noop(f"{path} is absent")
         return
