@@ -25,6 +25,7 @@ from pyinfra.operations import files, systemd
 
 from facts.managed import ManagedState
 
+from . import reads
 from .checks import CONVERGE, expect, mode
 from .operations.files import absent, secret_file, secret_put
 from .settings import Settings
@@ -194,30 +195,27 @@ def deploy(items: list[Item], prefix: str, read: list[Item] | None = None) -> di
 
     `read` (default: `items`) are the items whose state one round trip reads: a component that
     lays its items down in several calls (units, a reload, then services) passes all it owns to
-    each, so they share one read."""
-    batch = read or items
-    paths = tuple(i.path for i in batch if not isinstance(i, Service))
-    units = tuple(i.path for i in batch if isinstance(i, Service))
+    each, so they share one read (and names it in its reads.together, with state_read)."""
+    paths, units = _split(read or items)
     return {item: managed_item(name=f"{prefix}: {item.path}", item=item, paths=paths, units=units)
             for item in items}
 
 
-_read: dict[tuple, dict] = {}
+def _split(items: list[Item]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (tuple(i.path for i in items if not isinstance(i, Service)),
+            tuple(i.path for i in items if isinstance(i, Service)))
 
 
-def batched_state(paths: tuple[str, ...], units: tuple[str, ...]) -> dict:
-    """ManagedState of these paths and units on the current host, read once per run (and once
-    more when execution starts: pyinfra may run operations' code before it, to show changes)."""
-    key = (host.name, host.state.is_executing, paths, units)
-    if key not in _read:
-        _read[key] = host.get_fact(ManagedState, paths=list(paths), units=list(units)) or {"paths": {}, "units": {}}
-    return _read[key]
+def state_read(items: list[Item]) -> reads.Key:
+    """The read deploy(..., read=items) makes, for a component's reads.together."""
+    paths, units = _split(items)
+    return reads.read(ManagedState, paths=list(paths), units=list(units))
 
 
 @operation()
 def managed_item(item: Item, paths: tuple[str, ...], units: tuple[str, ...]):
     """`item` as declared: nothing when the batched read shows it so, else its own operation."""
-    state = batched_state(paths, units)
+    state = reads.fact(ManagedState, paths=list(paths), units=list(units)) or {"paths": {}, "units": {}}
     found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
     if _fields(found, item.shown) == _fields(item.want(), item.shown):
         host.noop(f"{item.path}: {describe(found, item.shown) or 'absent'}")

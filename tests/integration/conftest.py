@@ -10,7 +10,7 @@ import smtplib
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -83,6 +83,7 @@ class Backend:
     host: hosts.TestHost
     first_run: dict
     second_run: dict
+    second_round_trips: dict = field(default_factory=dict)  # {component: round trips}, no-change
 
     @property
     def hub(self) -> str:
@@ -208,8 +209,10 @@ def backend():
     host = hosts.up(role="backend", name=NAME)
     first, _, first_s = pyinfra()
     timing("first converge of deploys/backend.py", first_s)
-    second, _, second_s = pyinfra()
+    second, stderr, second_s = pyinfra(count=True)
     timing("no-change converge of deploys/backend.py", second_s)
-    yield Backend(host=host, first_run=first, second_run=second)
+    trips = json.loads(next(line for line in stderr.splitlines()
+                            if line.startswith("remote-commands-by-deploy: ")).split(": ", 1)[1])
+    yield Backend(host=host, first_run=first, second_run=second, second_round_trips=trips)
     if not os.environ.get("WOD_KEEP_HOSTS"):
         hosts.down(NAME)

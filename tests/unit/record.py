@@ -104,6 +104,12 @@ FACTS = [
     ("Container", "docker", "system.Container", {}, "", ""),
     ("SysctlValues", "readable", "system.SysctlValues", {"keys": ["kernel.pid_max", "vm.max_map_count"]}, "", ""),
     ("SysctlValues", "unknown-key", "system.SysctlValues", {"keys": ["kernel.absent_value"]}, "", ""),
+    ("Batch", "system", "batch.Batch", {"reads": [
+        ["managed.ManagedState", {"paths": ["/etc/cron.d/wod-upd", "/usr/local/lib/wod"], "units": ["cron.service"]}],
+        ["files.FileLines", {"path": "/home/wodadmin/.bashrc", "lines": system.BASHRC_LINES}]]}, "", ""),
+    ("Batch", "nothing-there", "batch.Batch", {"reads": [
+        ["accounts.Account", {"user": "nosuchuser"}],
+        ["npm.PackageVersion", {"path": "/usr/local/lib/wod/absent/package.json"}]]}, "", ""),
     ("Ufw", "active", "ufw.Ufw", {}, "", ""),
     ("Ufw", "disabled-rule-deleted", "ufw.Ufw", {}, "ufw delete allow 8000/tcp && ufw disable", FIX_UFW),
 ]

@@ -25,6 +25,7 @@ import pytest
 from pyinfra.api import Config, FileUploadCommand, Inventory, State
 from pyinfra.context import ctx_host, ctx_state
 
+from wod_deploy import reads
 from wod_deploy.settings import Settings
 
 HERE = Path(__file__).parent
@@ -127,6 +128,7 @@ def raw(command) -> str | list:
 def test_operation(path, fake_host):
     case = load(path)
     state, host = fake_host
+    reads.clear()  # each case its own run: no value read for another
     recorded = [(fact_class(f["fact"]), f["kwargs"], f["value"]) for f in case["facts"]]
 
     def get_fact(cls, *args, **kwargs):

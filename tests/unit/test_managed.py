@@ -7,7 +7,7 @@ from pyinfra.api import Config, Inventory, State
 from pyinfra.context import ctx_host, ctx_state
 
 from facts.managed import ManagedState
-from wod_deploy import managed
+from wod_deploy import managed, reads
 from wod_deploy.managed import Directory, File, Moved, Service
 
 ITEMS = [Directory("/etc/wod"), File("/etc/wod/a.conf", "a\n"), File("/etc/wod/b.conf", "b\n", mode=0o640),
@@ -25,17 +25,17 @@ def host():
     state = State(inventory, Config())
     fake = inventory.get_host("@fake")
     with ctx_state.use(state), ctx_host.use(fake):
-        managed._read.clear()
+        reads.clear()
         yield fake
 
 
 def run(host, items, found: dict) -> tuple[dict, int]:
     """{path: number of commands} for each item, and how many facts were read."""
-    reads = []
+    made = []
 
     def get_fact(cls, **kwargs):
         if cls is ManagedState:
-            reads.append(kwargs)
+            made.append(kwargs)
             return {"paths": {p: v for p, v in found.items() if not p.endswith(".service")},
                     "units": {p: v for p, v in found.items() if p.endswith(".service")}}
         return None  # an item's own operation reads what it needs: absent here
@@ -44,7 +44,7 @@ def run(host, items, found: dict) -> tuple[dict, int]:
     with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"):
         for item in items:
             out[item.path] = len(list(managed.managed_item._inner(item=item, paths=PATHS, units=UNITS)))
-    return out, len(reads)
+    return out, len(made)
 
 
 def test_items_in_place_cost_one_read_and_no_command(host):
@@ -73,7 +73,7 @@ def commands_of(host, item, found: dict) -> list[str]:
     def get_fact(cls, **kwargs):
         return {"paths": found, "units": {}} if cls is ManagedState else None
 
-    managed._read.clear()  # a new run
+    reads.clear()  # a new run
     with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"):
         return [str(c.get_raw_value()) if hasattr(c, "get_raw_value") else str(c)
                 for c in managed.managed_item._inner(item=item, paths=(item.path,), units=())]

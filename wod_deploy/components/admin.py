@@ -5,7 +5,7 @@ from pyinfra.operations import server
 
 from facts.accounts import Account
 
-from .. import managed
+from .. import managed, reads
 from ..checks import expect
 from ..managed import File, render
 from ..operations.accounts import account
@@ -22,8 +22,9 @@ def sudoers_file(s: Settings) -> File:
 @pyinfra_deploy("Admin user")
 def deploy(settings: Settings):
     s = settings
-    account(name=f"Admin user {s.WODUSER}", user=s.WODUSER, home=s.admin_home, shell=SHELL, create_home=True)
     rules = sudoers_file(s)
+    reads.together(reads.read(Account, user=s.WODUSER), managed.state_read([rules]))
+    account(name=f"Admin user {s.WODUSER}", user=s.WODUSER, home=s.admin_home, shell=SHELL, create_home=True)
     sudoers(name=f"Passwordless sudo for {s.WODUSER} (checked with visudo)", path=rules.path, content=rules.content)
     if s.WODUSER_KEYS:
         server.user_authorized_keys(name=f"Authorized SSH keys for {s.WODUSER}", user=s.WODUSER,

@@ -20,7 +20,7 @@ from pyinfra.operations.util import any_changed
 from facts.jupyterhub import HubApi, VenvPackages, canonical
 from facts.npm import NpmGlobalVersion, PackageVersion
 
-from .. import managed
+from .. import managed, reads
 from ..checks import expect
 from ..managed import Directory, File, Key, Moved, Secret, Service, render
 from ..operations.npm import npm_cli, npm_global
@@ -125,6 +125,9 @@ def deploy(settings: Settings):
     s = settings
     first, mine = adopted(s), owned(s)  # rendered once; one read of their state for the three calls below
     items = [*first, *mine]
+    reads.together(managed.state_read(items), reads.read(VenvPackages, venv=s.JPHUB),
+                   reads.read(PackageVersion, path=f"{npm_home(s)}/package.json"),
+                   reads.read(NpmGlobalVersion, package="configurable-http-proxy"))
     adoption = managed.deploy(first, "JupyterHub", read=items)
     packages = venv(name="JupyterHub venv: JupyterHub, JupyterLab and kernel packages (pinned)",
                     path=s.JPHUB, pins=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES])

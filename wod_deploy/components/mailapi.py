@@ -19,7 +19,7 @@ from pyinfra.operations.util import any_changed
 from facts.accounts import Account
 from facts.postfix import PostfixConfig
 
-from .. import managed
+from .. import managed, reads
 from ..checks import expect
 from ..managed import Directory, File, Service, render
 from ..operations.accounts import account
@@ -119,11 +119,12 @@ def units(s: Settings) -> list[File]:
 @pyinfra_deploy("Mail API")
 def deploy(settings: Settings):
     s = settings
+    items = owned(s)
+    reads.together(reads.read(PostfixConfig), reads.read(Account, user=s.mail_user), managed.state_read(items))
     conf = postfix(name=f"Postfix: smtpd on {s.POSTPORT} for {' '.join(s.mail_clients) or 'nobody'} only",
                    main=main_cf(s), master=master_cf(s))
     account(name=f"Mail account {s.mail_user} (procmail runs as it)", user=s.mail_user, system=True,
             home=s.mail_home, shell=NOLOGIN)
-    items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "Mail API", read=items)
     systemd.daemon_reload(name="Reload units (mail API)", _if=any_changed(*(ops[u] for u in units(s))))
     managed.deploy([i for i in items if isinstance(i, Service)], "Mail API", read=items)

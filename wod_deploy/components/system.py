@@ -19,7 +19,7 @@ from pyinfra.operations.util import any_changed
 from facts.files import FileLines
 from facts.system import Container, SysctlValues
 
-from .. import managed
+from .. import managed, reads
 from ..checks import expect
 from ..managed import Directory, File, Service, render
 from ..operations.files import lines_present
@@ -90,6 +90,8 @@ def deploy(settings: Settings):
     s = settings
     in_container = bool(host.get_fact(Container))
     items = owned(s, in_container)
+    reads.together(managed.state_read(items),
+                   *(reads.read(FileLines, path=path, lines=wanted) for path, wanted in lines(s).items()))
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System", read=items)
     if not in_container:
         server.shell(name="Apply kernel values", commands=[sh("sysctl -q -p %s", SYSCTL_FILE)],

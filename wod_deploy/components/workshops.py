@@ -24,7 +24,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 
 from facts.files import TreeDigest
 
-from .. import managed
+from .. import managed, reads
 from ..checks import expect
 from ..local import state_dir
 from ..managed import Directory
@@ -177,6 +177,7 @@ def warn_unset_variables(settings: Settings) -> None:
 def deploy(settings: Settings):
     warn_unset_variables(settings)
     tarball, digest, names = staged(settings)
+    reads.together(reads.read(TreeDigest, dest=settings.workshops_dir), managed.state_read(restricted_dirs(settings)))
     tree(name=f"Workshops ({len(names)}: {', '.join(names)[:80]})", local_tar=tarball, digest=digest,
          dest=settings.workshops_dir, restricted=restricted(settings))
     managed.deploy(restricted_dirs(settings), "Workshops")  # their modes, should the tree be in place already

@@ -9,11 +9,13 @@ from pyinfra.operations import server
 
 from facts.accounts import Account
 
+from .. import reads
+
 
 @operation()
 def account(user: str, home: str, shell: str, system: bool = False, create_home: bool = False):
     """`user` with this home (a directory it owns) and shell: nothing when so, else server.user."""
-    found = host.get_fact(Account, user=user)
+    found = reads.fact(Account, user=user)
     if found and (found["home"], found["shell"], found["home_owner"]) == (home, shell, user):
         host.noop(f"user {user} exists, home {home}, shell {shell}")
         return

@@ -14,6 +14,7 @@ from pyinfra.facts.server import User
 from facts.files import EnvFile, FileLines, ManagedPaths, TreeDigest
 from facts.managed import ManagedState
 
+from .. import reads
 from ..shell import sh
 
 
@@ -94,7 +95,7 @@ SUDOERS_MODE = 0o440  # what sudo accepts for a drop-in
 def sudoers(path: str, content: str):
     """A sudoers drop-in (root, 0440), checked with ``visudo -c`` before it replaces the live file;
     its type, owner, mode and digest read in one round trip."""
-    found = (host.get_fact(ManagedState, paths=[path], units=[]) or {"paths": {}})["paths"].get(path)
+    found = (reads.fact(ManagedState, paths=[path], units=[]) or {"paths": {}})["paths"].get(path)
     wanted = {"type": "file", "user": "root", "group": "root", "mode": SUDOERS_MODE,
               "sha1": hashlib.sha1(content.encode()).hexdigest()}
     if found and all(found.get(key) == value for key, value in wanted.items()):
@@ -108,11 +109,12 @@ def sudoers(path: str, content: str):
 
 @operation()
 def lines_present(path: str, lines: list[str]):
-    """Whole lines appended to a file when missing (appending also works on bind-mounted files)."""
-    present = host.get_fact(FileLines, path=path, lines=lines)
+    """Whole lines appended to a file when missing (appending also works on bind-mounted files).
+    Each is looked for again as it is appended: the component's one read may be older."""
+    present = reads.fact(FileLines, path=path, lines=lines)
     missing = [line for line, ok in zip(lines, present or [False] * len(lines)) if not ok]
     for line in missing:
-        yield sh("printf '%%s\\n' %s >> %s", line, path)
+        yield sh("grep -qxF -- %s %s 2>/dev/null || printf '%%s\\n' %s >> %s", line, path, line, path)
     if not missing:
         host.noop(f"{path} has its {len(lines)} lines")
 
@@ -124,7 +126,7 @@ def tree(local_tar: str, digest: str, dest: str, restricted: dict[str, str] | No
     Everything is root's and world-readable, except the `restricted` subdirectories: {path in the
     tree: the one group that may read it}. The tarball is staged beside `dest` (a parent only root
     writes, 0600 before a byte lands) and extracted only if its sha256 is the one computed here."""
-    if host.get_fact(TreeDigest, dest=dest) == digest:
+    if reads.fact(TreeDigest, dest=dest) == digest:
         host.noop(f"{dest} is at {digest[:12]}")
         return
     with open(local_tar, "rb") as f:

@@ -7,6 +7,7 @@ from pyinfra.api import operation
 
 from facts.npm import NpmGlobalVersion, PackageVersion
 
+from .. import reads
 from ..shell import sh
 
 REGISTRY = "https://registry.npmjs.org"
@@ -16,7 +17,7 @@ REGISTRY = "https://registry.npmjs.org"
 def npm_cli(version: str, sha512: str, dest: str):
     """npm `version` in `dest`, from the registry's own tarball, checked against its sha512 (the
     registry's `dist.integrity`, in hex) before it is unpacked; replaced in one rename."""
-    if host.get_fact(PackageVersion, path=f"{dest}/package.json") == version:
+    if reads.fact(PackageVersion, path=f"{dest}/package.json") == version:
         host.noop(f"npm {version} is in {dest}")
         return
     yield sh("set -e; tmp=$(mktemp -d); trap 'rm -rf \"$tmp\"' EXIT; "
@@ -30,7 +31,7 @@ def npm_cli(version: str, sha512: str, dest: str):
 @operation()
 def npm_global(package: str, version: str, npm: str = "npm"):
     """A global npm package at exactly `version`; `npm` is the command that installs it."""
-    if host.get_fact(NpmGlobalVersion, package=package) == version:
+    if reads.fact(NpmGlobalVersion, package=package) == version:
         host.noop(f"{package}@{version} is installed")
         return
     yield f"{npm} install -g --no-fund --no-audit {sh('%s', f'{package}@{version}')}"

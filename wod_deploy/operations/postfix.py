@@ -7,13 +7,14 @@ from pyinfra.api import operation
 
 from facts.postfix import PostfixConfig
 
+from .. import reads
 from ..shell import sh
 
 
 @operation()
 def postfix(main: dict[str, str], master: dict[str, str | None]):
     """main.cf parameters (postconf -e) and master.cf services (postconf -M; None removes one)."""
-    current = host.get_fact(PostfixConfig)
+    current = reads.fact(PostfixConfig)
     changed = False
     for key, value in main.items():
         if current.get("main", {}).get(key) != value:

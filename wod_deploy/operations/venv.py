@@ -9,12 +9,14 @@ from pyinfra.operations import pip
 
 from facts.jupyterhub import VenvPackages, canonical
 
+from .. import reads
+
 
 @operation()
 def venv(path: str, pins: list[str]):
     """A venv at `path` (python3) holding every `name==version` of `pins`: nothing when its
     installed distributions show them all, else pyinfra's pip.venv then pip.packages."""
-    installed = host.get_fact(VenvPackages, venv=path)
+    installed = reads.fact(VenvPackages, venv=path)
     wanted = {canonical(name): version for name, version in (pin.split("==", 1) for pin in pins)}
     if installed and all(installed.get(name) == version for name, version in wanted.items()):
         host.noop(f"{path}: {' '.join(pins)} installed")

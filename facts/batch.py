@@ -1,0 +1,48 @@
+"""Several facts' commands run as one remote command (wod_deploy/reads.py declares which)."""
+
+from __future__ import annotations
+
+import importlib
+
+from pyinfra.api import FactBase
+
+MARK = "@@wod-read "  # after each fact's output: its exit status
+
+
+class Batch(FactBase):
+    """``[(exit status, stdout lines), ...]``, one per ``[fact, kwargs]`` of `reads`, in order; a
+    fact is named as this package's module and class (``files.FileLines``).
+
+    Each command runs in its own subshell, so an `exit` in one ends only that one. The facts' own
+    `process` is left to the caller: a fact that fails here is read again on its own, where pyinfra
+    reports its error its usual way."""
+
+    default = list
+
+    def command(self, reads: list[list]) -> str:
+        commands = []
+        for name, kwargs in reads:
+            fact = fact_class(name)()
+            assert not fact.requires_command(**kwargs), f"{name}: requires_command is not batched"
+            commands.append(f"( {fact.command(**kwargs)} ); echo \"{MARK}$?\"")
+        return "; ".join(commands)
+
+    def process(self, output: list[str]) -> list[tuple[int, list[str]]]:
+        results, lines = [], []
+        for line in output:
+            if line.startswith(MARK):
+                results.append((int(line[len(MARK):]), lines))
+                lines = []
+            else:
+                lines.append(line)
+        return results
+
+
+def fact_name(cls: type[FactBase]) -> str:
+    assert cls.__module__.startswith("facts."), f"{cls.__name__}: only this package's facts are batched"
+    return f"{cls.__module__.removeprefix('facts.')}.{cls.__name__}"
+
+
+def fact_class(name: str) -> type[FactBase]:
+    module, cls = name.rsplit(".", 1)
+    return getattr(importlib.import_module(f"facts.{module}"), cls)

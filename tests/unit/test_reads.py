@@ -1,0 +1,62 @@
+"""A component's declared reads cost one round trip; a read that fails in it is made alone."""
+
+from unittest.mock import patch
+
+import pytest
+from pyinfra.api import Config, Inventory, State
+from pyinfra.context import ctx_host, ctx_state
+
+from facts.batch import Batch, fact_class
+from facts.files import FileLines, TreeDigest
+from facts.npm import PackageVersion
+from wod_deploy import reads
+
+LINES = reads.read(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"])
+DIGEST = reads.read(TreeDigest, dest="/var/lib/wod/workshops")
+NPM = reads.read(PackageVersion, path="/usr/local/lib/wod/npm/package.json")
+
+
+@pytest.fixture
+def made():
+    """The facts the fake host was asked for, in order; Batch answers from each fact's `outputs`."""
+    inventory = Inventory((["@fake"], {"fake_delay": 0, "fake_delay_jitter": 0}))
+    state = State(inventory, Config())
+    host = inventory.get_host("@fake")
+    asked = []
+    outputs = {FileLines: (0, ["1"]), TreeDigest: (0, ["abc123"]), PackageVersion: (1, ["{"])}
+
+    def get_fact(cls, **kwargs):
+        asked.append(cls.__name__)
+        if cls is Batch:
+            Batch().command(**kwargs)  # every read is one this package can batch
+            return [outputs[fact_class(name)] for name, _ in kwargs["reads"]]
+        return f"{cls.__name__} alone"
+
+    reads.clear()
+    with ctx_state.use(state), ctx_host.use(host), patch.object(host, "get_fact", side_effect=get_fact):
+        yield asked
+
+
+def test_a_group_is_read_once_and_answers_its_facts_by_their_own_process(made):
+    reads.together(LINES, DIGEST)
+    assert reads.fact(TreeDigest, dest="/var/lib/wod/workshops") == "abc123"
+    assert reads.fact(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"]) == [True]
+    assert made == ["Batch"]
+
+
+def test_a_read_that_fails_in_the_batch_is_made_alone(made):
+    reads.together(LINES, NPM)
+    assert reads.fact(PackageVersion, path="/usr/local/lib/wod/npm/package.json") == "PackageVersion alone"
+    assert made == ["Batch", "PackageVersion"]
+
+
+def test_an_undeclared_fact_is_read_alone_once_per_run(made):
+    for _ in range(2):
+        assert reads.fact(TreeDigest, dest="/elsewhere") == "TreeDigest alone"
+    assert made == ["TreeDigest"]
+
+
+def test_each_command_runs_in_its_own_subshell_followed_by_its_status():
+    command = Batch().command(reads=[["files.TreeDigest", {"dest": "/a"}], ["npm.PackageVersion", {"path": "/b"}]])
+    assert command.count("( ") == 2 and command.count('echo "@@wod-read $?"') == 2
+    assert Batch().process(["x", "@@wod-read 0", "@@wod-read 1"]) == [(0, ["x"]), (1, [])]
