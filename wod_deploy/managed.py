@@ -220,7 +220,7 @@ def managed_item(item: Item, paths: tuple[str, ...], units: tuple[str, ...]):
     if _fields(found, item.shown) == _fields(item.want(), item.shown):
         host.noop(f"{item.path}: {describe(found, item.shown) or 'absent'}")
         return
-    if found and found["type"] != "file" and (item.want() or {}).get("type") == "file":
+    if found and found.get("type", "file") != "file" and (item.want() or {}).get("type") == "file":
         # a link (or a directory: then rm fails, and says so) where our file goes: pyinfra's
         # put would copy through the link into its target
         yield StringCommand("rm", "-f", QuoteString(item.path))

@@ -105,3 +105,11 @@ def test_a_link_where_a_managed_file_goes_is_removed_never_written_through(host)
     assert commands_of(host, cron, {cron.path: link})[0] == "rm -f /etc/cron.d/wod-upd"
     edited = {**cron.want(), "sha1": "0" * 40}
     assert "rm -f /etc/cron.d/wod-upd" not in commands_of(host, cron, {cron.path: edited})
+
+
+def test_a_stopped_service_runs_its_operation(host):
+    found = {i.path: in_place(i) for i in ITEMS}
+    found["cron.service"] = {"active": "inactive", "enabled": "enabled"}  # a unit's state has no type
+    with patch.object(Service, "commands", lambda self: iter(["systemctl start cron"])):  # pyinfra's, not ours
+        commands, _ = run(host, ITEMS, found)
+    assert commands["cron.service"] == 1 and commands["/etc/wod/a.conf"] == 0
