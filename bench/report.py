@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from pathlib import Path
 
 
@@ -26,13 +27,26 @@ def series(figures, prefix: str) -> dict[int, float]:
     return found
 
 
+def cpu_bound(runs: dict, cores: int | None) -> list[str]:
+    """What the parallel runs cost in CPU, here where the hosts share the controller's cores."""
+    if not cores or not all("hosts_cpu" in f.extra for f in runs.values()):
+        return []
+    lines = ["", f"The throwaway hosts run on this machine's {cores} cores, beside the controller, so a run "
+             f"cannot take less than (the controller's CPU + the hosts' CPU) / {cores} (medians of the same runs):",
+             "", "| backends | wall | controller CPU | hosts' CPU | CPU / cores |", "| --- | --- | --- | --- | --- |"]
+    for k, f in sorted(runs.items()):
+        mine, theirs = (statistics.median(f.extra[key]) for key in ("controller_cpu", "hosts_cpu"))
+        lines.append(f"| {k} | {f.median:.2f} s | {mine:.2f} s | {theirs:.2f} s | {(mine + theirs) / cores:.2f} s |")
+    return lines
+
+
 def write(figures, ns: list[int], out: Path, machine: dict, command: str) -> None:
     ours = series(figures, "wod-deploy students no-change")
     ansible = series(figures, "Ansible students no-change")
     fixed, per_student = fit(sorted(ansible.items()))
     estimate = {n: ansible.get(n, fixed + per_student * n) for n in ns}
     lines = ["# Benchmarks", "", f"One run of `{command}`, {machine['date']}, on this machine:", ""]
-    lines += [f"- {key}: {value}" for key, value in machine.items() if key != "date"]
+    lines += [f"- {key}: {value}" for key, value in machine.items() if key not in ("date", "cores")]
     lines += ["", "Every figure: the minimum and the median of its runs, in seconds, and the command that made it "
               "(on throwaway Debian 12 backends in Docker, over SSH to 127.0.0.1).", "",
               "| figure | runs | min | median | command |", "| --- | --- | --- | --- | --- |"]
@@ -47,14 +61,16 @@ def write(figures, ns: list[int], out: Path, machine: dict, command: str) -> Non
             measured = "measured" if n in ansible else "extrapolated"
             lines.append(f"| {n} | {ours[n]:.2f} s | {estimate[n]:.1f} s ({measured}) | "
                          f"{estimate[n] / ours[n]:.0f}x |")
-    parallel = {int(m.group(1)): f.median for f in figures
-                if (m := re.match(r"backends no-change converge in parallel, (\d+)$", f.name))}
+    runs = {int(m.group(1)): f for f in figures
+            if (m := re.match(r"backends no-change converge in parallel, (\d+)$", f.name))}
+    parallel = {k: f.median for k, f in runs.items()}
     if len(parallel) > 1:
         one, most = parallel[min(parallel)], max(parallel)
         lines += ["", "## Backends in parallel (no change)", "",
                   *(f"- {k} backend{'s' if k > 1 else ''}: {v:.1f} s ({v / one:.2f}x one)"
                     for k, v in sorted(parallel.items())),
                   "", f"{most} backends take {parallel[most] / one:.2f} times the time of one."]
+        lines += cpu_bound(runs, machine.get("cores"))
     trips = next((f.extra["round_trips"] for f in figures
                   if f.name == "backend no-change converge (one host)" and "round_trips" in f.extra), None)
     if trips:

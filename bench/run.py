@@ -86,13 +86,32 @@ def drop_students(host: hosts.TestHost, n: int) -> None:
                   f"groupdel student$i 2>/dev/null || true; done; rm -rf {S.STUDDIR}/student*")
 
 
-def measure(name: str, cmd: list[str], env: dict, runs: int, before=None) -> Figure:
+def host_cpu(on: list[hosts.TestHost]) -> float:
+    """CPU seconds the hosts' containers have used so far (Docker's count: all their processes)."""
+    import docker
+
+    client = docker.from_env()
+    return sum(client.containers.get(h.container).stats(stream=False, one_shot=True)["cpu_stats"]["cpu_usage"]
+               ["total_usage"] for h in on) / 1e9
+
+
+def measure(name: str, cmd: list[str], env: dict, runs: int, before=None,
+            cpu_of: list[hosts.TestHost] | None = None) -> Figure:
+    """`cpu_of`: also the CPU each run cost the controller (the command, as a child of this
+    process) and those hosts, which share this machine's cores with it."""
     seconds, extra = [], {}
     for _ in range(runs):
         if before:
             before()
+        if cpu_of:
+            mine, theirs = os.times(), host_cpu(cpu_of)
         took, proc = timed(cmd, env)
         seconds.append(took)
+        if cpu_of:
+            now = os.times()
+            extra.setdefault("controller_cpu", []).append(now.children_user + now.children_system
+                                                          - mine.children_user - mine.children_system)
+            extra.setdefault("hosts_cpu", []).append(host_cpu(cpu_of) - theirs)
         for line in proc.stderr.splitlines():
             if line.startswith("remote-commands-by-deploy: "):
                 extra["round_trips"] = json.loads(line.split(": ", 1)[1])
@@ -179,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.runs))
         for size in sizes:
             cmd, env = pyinfra_cmd("deploys/backend.py", [h.name for h in backends[:size]])
-            figures.append(measure(f"backends no-change converge in parallel, {size}", cmd, env, args.runs))
+            figures.append(measure(f"backends no-change converge in parallel, {size}", cmd, env, args.runs,
+                                   cpu_of=backends[:size]))
         work = ROOT / ".wod" / "bench"
         work.mkdir(parents=True, exist_ok=True)
         figures += students(first, ns, ansible_ns, args.runs, ansible_inventory(first, work))
@@ -212,7 +232,7 @@ def machine() -> dict:
             versions[tool] = "absent"
     os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
                     if line.startswith("PRETTY_NAME=")), platform.platform())
-    return {"cpu": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem} GiB", "os": os_name,
+    return {"cpu": f"{cpu}, {os.cpu_count()} cores", "cores": os.cpu_count(), "memory": f"{mem} GiB", "os": os_name,
             "python": platform.python_version(), **versions, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
