@@ -6,6 +6,7 @@ send the mail API, read logs), so no test module imports another.
 
 import json
 import os
+import signal
 import smtplib
 import subprocess
 import sys
@@ -48,9 +49,11 @@ def pyinfra(*args: str, deploy: str = "deploys/backend.py", count: bool = False,
 
 
 def interrupted(*args: str, when: str, kill, limit: str = NAME, env: dict | None = None,
-                deploy: str = "deploys/backend.py") -> str:
-    """pyinfra started, `kill(proc)` called half a second after its output says `when` started
-    (a command of it then on the wire), and waited for; returns what it printed."""
+                deploy: str = "deploys/backend.py", delay: float = 0) -> str:
+    """pyinfra started, frozen (SIGSTOP) `delay` seconds after its output says `when` started,
+    `kill(proc)` called, then let go (SIGCONT), and waited for; returns what it printed. Frozen,
+    not timed: a converge with little to change now runs past any fixed delay (a whole backend in
+    about a second); a delay only for an operation that lasts (apt installing)."""
     cmd = [sys.executable, "-m", "pyinfra", "inventories/docker.py", deploy, "--limit", limit, "-y", *args]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
@@ -58,8 +61,10 @@ def interrupted(*args: str, when: str, kill, limit: str = NAME, env: dict | None
     for line in proc.stdout:
         seen.append(line)
         if f"Starting operation: {when}" in line:
-            time.sleep(0.5)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGSTOP)
             kill(proc)
+            proc.send_signal(signal.SIGCONT)  # a dead process: nothing (Popen polls first)
             break
     else:
         raise AssertionError(f"{when!r} never started:\n{''.join(seen)[-3000:]}")

@@ -90,7 +90,8 @@ def test_the_same_on_a_debian_13_backend(backend, others):
     try:
         every = ",".join([name, *(h.name for h in others)])
         # its first converge is killed while apt installs (the controller gone, dpkg half-done), then run again
-        interrupted(when="Packages", kill=lambda proc: proc.kill(), limit=name, env={"WOD_HOSTS": every})
+        interrupted(when="Packages", kill=lambda proc: proc.kill(), limit=name, env={"WOD_HOSTS": every},
+                    delay=0.5)  # apt then installing
         results, _, seconds = pyinfra(limit=name, env={"WOD_HOSTS": every})
         timing("first converge of deploys/backend.py on Debian 13, after one killed half-way", seconds)
         assert results["results"]["failed_hosts"] == []
