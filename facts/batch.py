@@ -6,16 +6,18 @@ import importlib
 
 from pyinfra.api import FactBase
 
-MARK = "@@wod-read "  # after each fact's output: its exit status
+MARK = "@@wod-read "  # after each fact's output, on a line of its own: its exit status
 
 
 class Batch(FactBase):
     """``[(exit status, stdout lines), ...]``, one per ``[fact, kwargs]`` of `reads`, in order; a
     fact is named as this package's module and class (``files.FileLines``).
 
-    Each command runs in its own subshell, so an `exit` in one ends only that one. The facts' own
-    `process` is left to the caller: a fact that fails here is read again on its own, where pyinfra
-    reports its error its usual way."""
+    Each command runs in its own subshell, so an `exit` in one ends only that one. Its marker
+    starts with a newline, so an output without a final one (a `cat` of a JSON file) cannot
+    swallow it; the empty line that newline leaves after a complete output is dropped. The facts'
+    own `process` is left to the caller: a fact that fails here is read again on its own, where
+    pyinfra reports its error its usual way."""
 
     default = list
 
@@ -24,14 +26,14 @@ class Batch(FactBase):
         for name, kwargs in reads:
             fact = fact_class(name)()
             assert not fact.requires_command(**kwargs), f"{name}: requires_command is not batched"
-            commands.append(f"( {fact.command(**kwargs)} ); echo \"{MARK}$?\"")
+            commands.append(f"( {fact.command(**kwargs)} ); printf '\\n{MARK}%s\\n' \"$?\"")
         return "; ".join(commands)
 
     def process(self, output: list[str]) -> list[tuple[int, list[str]]]:
         results, lines = [], []
         for line in output:
             if line.startswith(MARK):
-                results.append((int(line[len(MARK):]), lines))
+                results.append((int(line[len(MARK):]), lines[:-1] if lines[-1:] == [""] else lines))
                 lines = []
             else:
                 lines.append(line)

@@ -6,10 +6,12 @@ runs, the facts its operations will read (`together`); the first of them an oper
 (`fact`) reads them all in one command (facts/batch.Batch), and the others are then answered from
 that read. A fact no component declared is read on its own, as host.get_fact would.
 
-Every value is read once per run (pyinfra State) and host (and once more when execution starts: pyinfra may run
-operations' code before it, to show changes). So a component declares together only what none of
-its operations changes before another reads it, or operations that act on what they read are
-idempotent (an item shown out of place runs its own operation, which reads again what it needs).
+Every value is read once per run (pyinfra's State) and host, and once more when execution starts
+(pyinfra may run operations' code before it, to show changes). A value may thus be older than an
+operation of the same component that ran in between, so a component declares together only reads
+whose operations act safely on an older value: they repair idempotently (an item shown out of
+place runs its own operation, which reads again what it needs; a line is appended only if still
+missing), and none of them undoes what an earlier one of the group made.
 """
 
 from __future__ import annotations

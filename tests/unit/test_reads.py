@@ -56,7 +56,10 @@ def test_an_undeclared_fact_is_read_alone_once_per_run(made):
     assert made == ["TreeDigest"]
 
 
-def test_each_command_runs_in_its_own_subshell_followed_by_its_status():
+def test_each_command_runs_in_its_own_subshell_followed_by_its_status_on_a_line_of_its_own():
     command = Batch().command(reads=[["files.TreeDigest", {"dest": "/a"}], ["npm.PackageVersion", {"path": "/b"}]])
-    assert command.count("( ") == 2 and command.count('echo "@@wod-read $?"') == 2
-    assert Batch().process(["x", "@@wod-read 0", "@@wod-read 1"]) == [(0, ["x"]), (1, [])]
+    assert command.count("( ") == 2 and command.count("printf '\\n@@wod-read %s\\n' \"$?\"") == 2
+    # a complete output, one without a final newline (a JSON file), nothing, an empty last line
+    output = ["x", "", "@@wod-read 0", '{"version": "1"}', "@@wod-read 0", "", "@@wod-read 1", "y", "", "",
+              "@@wod-read 0"]
+    assert Batch().process(output) == [(0, ["x"]), (0, ['{"version": "1"}']), (1, []), (0, ["y", ""])]
