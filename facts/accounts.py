@@ -7,6 +7,16 @@ from pyinfra.api import FactBase
 from wod_deploy.shell import sh
 
 
+class LoginUser(FactBase):
+    """The account pyinfra logs in as over SSH, read under sudo as well (sudo names it)."""
+
+    def command(self) -> str:
+        return 'echo "${SUDO_USER:-$(id -un)}"'
+
+    def process(self, output: list[str]) -> str | None:
+        return (output[0].strip() if output else "") or None
+
+
 class Account(FactBase):
     """``{"uid", "gid", "home", "shell", "home_owner"}`` of a user from ``getent passwd`` (the
     owner of its home directory, None when that is not a directory), or None."""

@@ -1,22 +1,27 @@
-"""A component's reads, made in one round trip.
+"""A host's reads, made in as few round trips as its changes allow.
 
 A no-change converge is its reads: each is an SSH channel, a sudo and a shell on the host (about
-8 ms of the host's CPU here), however little it reads. A component declares, when its deploy
-runs, the facts its operations will read (`together`); the first of them an operation asks for
-(`fact`) reads them all in one command (facts/batch.Batch), and the others are then answered from
-that read. A fact no component declared is read on its own, as host.get_fact would.
+9 ms of the host's CPU here), however little it reads. A component declares, when its deploy
+runs, the facts its operations will read (`together`). The first read of a run on a host reads
+every declared fact of every component in one command (facts/batch.Batch), and later reads are
+answered from it (a read while the host is still unchanged reads ahead all that is not yet read); a fact no component declared is read on its own, as host.get_fact would.
 
-Every value is read once per run (pyinfra's State) and host, and once more when execution starts
-(pyinfra may run operations' code before it, to show changes). A value may thus be older than an
-operation of the same component that ran in between, so a component declares together only reads
-whose operations act safely on an older value: they repair idempotently (an item shown out of
-place runs its own operation, which reads again what it needs; a line is appended only if still
-missing), and none of them undoes what an earlier one of the group made.
+A value read ahead for a component is used only if no operation has changed the host since it was
+read: once one has, each component reads its group again at its first read, in one command.
+Within a component, a value may thus be older than an operation of the same component that ran
+in between, so a component declares together only reads whose operations act safely on an older
+value: they repair idempotently (an item shown out of place runs its own operation, which reads
+again what it needs; a line is appended only if still missing), and none of them undoes what an
+earlier one of the group made.
+
+Values are kept per run (pyinfra's State) and host, and apart for the execution (pyinfra may run
+operations' code before it, to show changes).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from pyinfra import host
 from pyinfra.api import FactBase
@@ -24,9 +29,19 @@ from pyinfra.api import FactBase
 from facts.batch import Batch, fact_name
 
 Key = tuple[type[FactBase], str]  # a fact class and its kwargs, as JSON
+Group = tuple[Key, ...]
 
-_groups: dict[tuple, tuple[Key, ...]] = {}  # (run, host, key): its group
-_values: dict[tuple, object] = {}  # (run, host, executing?, key): its value
+
+@dataclass
+class _Reads:
+    """One host's reads in one run (and phase)."""
+    groups: dict[Key, Group] = field(default_factory=dict)  # each declared read: its group
+    values: dict[Key, object] = field(default_factory=dict)
+    taken: dict[Key, int] = field(default_factory=dict)  # host changes when each value was read
+    started: set[Group] = field(default_factory=set)  # groups an operation has read from
+
+
+_runs: dict[tuple, _Reads] = {}  # (run, host, executing?)
 
 
 def read(cls: type[FactBase], **kwargs) -> Key:
@@ -35,30 +50,56 @@ def read(cls: type[FactBase], **kwargs) -> Key:
 
 def together(*keys: Key) -> None:
     """These reads of the current host are made in one round trip, at the first that is needed."""
-    for key in keys:
-        _groups[host.state, host.name, key] = keys
+    for executing in (False, True):
+        _host_reads(executing).groups.update(dict.fromkeys(keys, keys))
 
 
 def fact(cls: type[FactBase], **kwargs):
-    """`cls`'s value on the current host, from its group's one read if one declared it."""
+    """`cls`'s value on the current host, read with its group (and ahead, at the run's first read)."""
     key = read(cls, **kwargs)
-    slot = (host.state, host.name, host.state.is_executing)
-    if (slot, key) not in _values:
-        group = [k for k in _groups.get((host.state, host.name, key), (key,)) if (slot, k) not in _values]
-        if len(group) > 1:
-            reads = [[fact_name(c), json.loads(k)] for c, k in group]
-            for (c, k), (status, lines) in zip(group, host.get_fact(Batch, reads=reads)):
-                if status == 0:
-                    try:
-                        _values[slot, (c, k)] = c().process(lines) if lines else c().default()
-                    except Exception:  # read it alone below: pyinfra reports it its own way
-                        pass
-        if (slot, key) not in _values:
-            _values[slot, key] = host.get_fact(cls, **kwargs)
-    return _values[slot, key]
+    run = _host_reads(host.state.is_executing)
+    group = run.groups.get(key, (key,))
+    if group not in run.started:  # a value read ahead serves only an unchanged host
+        run.started.add(group)
+        changes = _changes()
+        for k in group:
+            if k in run.values and run.taken[k] != changes:
+                del run.values[k]
+    if key not in run.values:
+        wanted = [k for k in group if k not in run.values]
+        if _changes() == 0:  # an unchanged host: every group yet to start, ahead
+            wanted += [k for k, g in run.groups.items() if g not in run.started and k not in run.values]
+        if len(wanted) > 1:
+            _batch(run, wanted)
+        if key not in run.values:
+            _keep(run, key, host.get_fact(cls, **kwargs))
+    return run.values[key]
 
 
 def clear() -> None:
     """Forget every value and group (a new run in the same process: tests, the recorder)."""
-    _groups.clear()
-    _values.clear()
+    _runs.clear()
+
+
+def _host_reads(executing: bool) -> _Reads:
+    return _runs.setdefault((host.state, host.name, executing), _Reads())
+
+
+def _batch(run: _Reads, keys: list[Key]) -> None:
+    reads = [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in keys]
+    for (cls, kwargs), (status, lines) in zip(keys, host.get_fact(Batch, reads=reads)):
+        if status == 0:
+            try:
+                _keep(run, (cls, kwargs), cls().process(lines) if lines else cls().default())
+            except Exception:  # read it alone: pyinfra reports it its own way
+                pass
+
+
+def _keep(run: _Reads, key: Key, value) -> None:
+    run.values[key] = value
+    run.taken[key] = _changes()
+
+
+def _changes() -> int:
+    """How many of the current host's operations have run commands so far."""
+    return sum(1 for op in host.state.ops[host].values() if op.operation_meta.executed)

@@ -60,6 +60,7 @@ FIX_UFW = repair("ufw.ufw", lambda s: dict(rules=firewall.rules(s)))
 FACTS = [
     ("Account", "admin", "accounts.Account", {"user": "wodadmin"}, "", ""),
     ("Account", "missing", "accounts.Account", {"user": "nosuchuser"}, "", ""),
+    ("LoginUser", "under-sudo", "accounts.LoginUser", {}, "", ""),
     ("ManagedPaths", "in-place", "files.ManagedPaths",
      {"paths": ["/etc/cron.d/wod-upd", "/opt/jupyterhub/var/jupyterhub", S_TOKEN]}, "", ""),
     ("ManagedPaths", "drifted", "files.ManagedPaths", {"paths": ["/etc/cron.d/wod-upd", "/etc/wod/absent"]},
@@ -110,6 +111,8 @@ FACTS = [
     ("Batch", "nothing-there", "batch.Batch", {"reads": [
         ["accounts.Account", {"user": "nosuchuser"}],
         ["npm.PackageVersion", {"path": "/usr/local/lib/wod/absent/package.json"}]]}, "", ""),
+    ("Batch", "staging", "batch.Batch", {"reads": [
+        ["accounts.LoginUser", {}], ["pyinfra.facts.files.Directory", {"path": "/var/cache/wod-deploy"}]]}, "", ""),
     ("Ufw", "active", "ufw.Ufw", {}, "", ""),
     ("Ufw", "disabled-rule-deleted", "ufw.Ufw", {}, "ufw delete allow 8000/tcp && ufw disable", FIX_UFW),
 ]

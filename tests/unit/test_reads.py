@@ -1,4 +1,5 @@
-"""A component's declared reads cost one round trip; a read that fails in it is made alone."""
+"""An unchanged host's declared reads cost one round trip; after a change, one per component; a read
+that fails in it is made alone."""
 
 from unittest.mock import patch
 
@@ -44,6 +45,24 @@ def test_a_group_is_read_once_and_answers_its_facts_by_their_own_process(made):
     assert made == ["Batch"]
 
 
+def test_an_unchanged_hosts_first_read_reads_every_component_ahead(made):
+    reads.together(LINES)
+    reads.together(DIGEST, NPM)
+    assert reads.fact(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"]) == [True]
+    assert reads.fact(TreeDigest, dest="/var/lib/wod/workshops") == "abc123"
+    assert made == ["Batch"]
+
+
+def test_after_a_change_a_component_reads_again_what_was_read_ahead_for_it(made):
+    reads.together(LINES)
+    reads.together(DIGEST)
+    reads.fact(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"])
+    with patch.object(reads, "_changes", return_value=1):  # an operation ran commands
+        assert reads.fact(TreeDigest, dest="/var/lib/wod/workshops") == "TreeDigest alone"
+        assert reads.fact(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"]) == [True]  # its own group's
+    assert made == ["Batch", "TreeDigest"]
+
+
 def test_a_read_that_fails_in_the_batch_is_made_alone(made):
     reads.together(LINES, NPM)
     assert reads.fact(PackageVersion, path="/usr/local/lib/wod/npm/package.json") == "PackageVersion alone"
@@ -54,6 +73,11 @@ def test_an_undeclared_fact_is_read_alone_once_per_run(made):
     for _ in range(2):
         assert reads.fact(TreeDigest, dest="/elsewhere") == "TreeDigest alone"
     assert made == ["TreeDigest"]
+
+
+def test_a_fact_that_needs_a_command_gives_its_default_without_it():
+    command = Batch().command(reads=[["pyinfra.facts.deb.DebPackages", {}]])
+    assert command.startswith("( command -v dpkg >/dev/null 2>&1 || exit 0; dpkg -l )")
 
 
 def test_each_command_runs_in_its_own_subshell_followed_by_its_status_on_a_line_of_its_own():

@@ -6,7 +6,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
-from .. import managed
+from .. import managed, reads
 from ..managed import File, Service, render
 from ..settings import Settings
 
@@ -20,6 +20,7 @@ def owned(s: Settings) -> list[managed.Item]:
 @pyinfra_deploy("fail2ban")
 def deploy(settings: Settings):
     items = owned(settings)
+    reads.together(managed.state_read(items))
     ops = managed.deploy(items, "fail2ban")
     systemd.service(name="Restart fail2ban (jails changed)", service="fail2ban", restarted=True,
                     _if=any_changed(*(ops[i] for i in items if isinstance(i, File))))

@@ -8,6 +8,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 
 from facts.ufw import Ufw
 
+from .. import reads
 from ..checks import expect
 from ..operations.ufw import ufw
 from ..settings import Settings
@@ -29,6 +30,7 @@ def rules(s: Settings, groups=("backend",)) -> list[str]:
 @pyinfra_deploy("Firewall")
 def deploy(settings: Settings):
     from pyinfra import host  # the host being deployed: its groups say which services it runs
+    reads.together(reads.read(Ufw))
 
     ufw(name="ufw: deny incoming; allow SSH and this host's services", rules=rules(settings, host.groups))
 

@@ -4,6 +4,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 
 from facts.kernels import KernelSpecs
 
+from .. import reads
 from ..checks import expect
 from ..operations.kernels import kernelspecs
 from ..settings import Settings
@@ -18,6 +19,7 @@ KERNELS = {
 
 @pyinfra_deploy("Kernels")
 def deploy(settings: Settings):
+    reads.together(reads.read(KernelSpecs, venv=settings.JPHUB))
     kernelspecs(name=f"Kernels {', '.join(KERNELS)}", venv=settings.JPHUB, kernels=KERNELS)
 
 

@@ -4,6 +4,7 @@ toolchains (WORKSHOP_PACKAGES)."""
 from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.facts.deb import DebPackages
 
+from .. import reads
 from ..checks import expect
 from ..operations.apt import apt_packages
 from ..settings import Settings
@@ -20,6 +21,7 @@ def packages(s: Settings) -> list[str]:
 
 @pyinfra_deploy("Packages")
 def deploy(settings: Settings):
+    reads.together(reads.read(DebPackages))
     apt_packages(name="Install the backend's packages", packages=packages(settings))
 
 

@@ -6,6 +6,7 @@ from pyinfra.api import deploy as pyinfra_deploy
 from facts.files import WritablePaths
 from facts.students import StudentAccounts
 
+from .. import reads
 from ..checks import expect, mode
 from ..operations import students as ops
 from ..runtime import naming
@@ -21,6 +22,7 @@ def protected(s: Settings) -> list[str]:
 @pyinfra_deploy("Students")
 def deploy(settings: Settings):
     s = settings
+    reads.together(reads.read(StudentAccounts, studdir=s.STUDDIR))
     ops.students(name=f"Students {s.USERMIN}..{s.USERMAX} (accounts, homes, ACLs)", usermin=s.USERMIN,
                  usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER, studdir=s.STUDDIR,
                  clean=s.CLEAN)

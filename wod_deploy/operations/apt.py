@@ -6,6 +6,7 @@ from pyinfra import host
 from pyinfra.api import operation
 from pyinfra.facts.deb import DebPackages
 
+from .. import reads
 from ..shell import sh
 
 
@@ -16,7 +17,7 @@ def apt_packages(packages: list[str]):
     pyinfra's apt.packages(update=True) refreshes whenever its cache is stale, which a
     drift check would then report as a pending change on a compliant host.
     """
-    installed = host.get_fact(DebPackages)
+    installed = reads.fact(DebPackages)
     missing = [p for p in packages if p not in installed]
     if not missing:
         host.noop(f"{len(packages)} packages are installed")

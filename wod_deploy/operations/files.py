@@ -9,8 +9,8 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, OperationError, operation
 from pyinfra.facts.files import Directory, File, Sha1File
-from pyinfra.facts.server import User
 
+from facts.accounts import LoginUser
 from facts.files import EnvFile, FileLines, ManagedPaths, TreeDigest
 from facts.managed import ManagedState
 
@@ -43,8 +43,8 @@ def secret_file(path: str, nbytes: int = 32):
 def private_dir(path: str):
     """A directory of the SSH user's own (the one pyinfra uploads as, before sudo), 0700. Anything
     else at the path (a file, a link, another owner) is replaced: its parent is root's."""
-    user = host.get_fact(User, _sudo=False)
-    info = host.get_fact(Directory, path=path)
+    user = reads.fact(LoginUser)
+    info = reads.fact(Directory, path=path)
     if info and info["user"] == user and octal_mode(info) == 0o700:
         host.noop(f"{path} is {user}'s, 0700")
         return

@@ -7,6 +7,7 @@ from pyinfra.api import operation
 
 from facts.kernels import KernelSpecs
 
+from .. import reads
 from ..shell import quote
 
 
@@ -14,7 +15,7 @@ from ..shell import quote
 def kernelspecs(venv: str, kernels: dict[str, list[str]]):
     """Register each Jupyter kernel of `kernels` ({name: the `python -m` argv that registers it
     into the venv's sys.prefix}) that the venv lacks; one read for all of them."""
-    registered = host.get_fact(KernelSpecs, venv=venv)
+    registered = reads.fact(KernelSpecs, venv=venv)
     missing = [name for name in kernels if name not in registered]
     if not missing:
         host.noop(f"kernels {' '.join(kernels)} are registered in {venv}")

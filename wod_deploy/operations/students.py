@@ -7,6 +7,7 @@ from pyinfra.api import StringCommand, operation
 
 from facts.students import StudentAccounts
 
+from .. import reads
 from ..runtime import naming
 from ..shell import argv, sh
 
@@ -81,7 +82,7 @@ def students(usermin: int, usermax: int, uidbase: int, gidbase: int, admin: str,
     giving `admin` rwx. Existing homes and their files are kept; only ``clean=True`` removes
     accounts and homes, and then re-creates them empty.
     """
-    accounts = host.get_fact(StudentAccounts, studdir=studdir)
+    accounts = reads.fact(StudentAccounts, studdir=studdir)
     base = accounts.get("base")
     header = sh("STUDDIR=%s UIDBASE=%s GIDBASE=%s", studdir, int(uidbase), int(gidbase))
     lines = []

@@ -7,6 +7,7 @@ from pyinfra.api import operation
 
 from facts.ufw import Ufw
 
+from .. import reads
 from ..shell import sh
 from .apt import apt_packages
 
@@ -19,7 +20,7 @@ def ufw(rules: list[str], incoming: str = "deny"):
     ufw's own command line, built from validated settings (ports, addresses). Debian's ufw is
     installed first when it is missing (the one read says so: no package read at each converge).
     """
-    state = host.get_fact(Ufw)
+    state = reads.fact(Ufw)
     if state is None:
         yield from apt_packages._inner(packages=["ufw"])
         state = {"active": False, "incoming": "", "rules": []}
