@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import StringIO
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations import files, systemd
 
 from facts.managed import ManagedState
+from facts.system import Container
 
 from . import reads
 from .checks import CONVERGE, expect, mode
@@ -128,11 +129,14 @@ class Key:
 
 @dataclass(frozen=True)
 class Service:
-    """A systemd unit, enabled, and running unless `running` is None (then: left as it is)."""
+    """A systemd unit, enabled, and running unless `running` is None (then: left as it is). One
+    not `in_container` (a clock: the host's) is only kept enabled in a container, where its
+    ConditionVirtualization keeps it stopped; the host tells, when the item is compared."""
 
     unit: str
     running: bool | None = True
     enabled: bool = True
+    in_container: bool = True
 
     def commands(self):
         return systemd.service._inner(service=self.unit, running=self.running, enabled=self.enabled)
@@ -217,6 +221,7 @@ def managed_item(item: Item, paths: tuple[str, ...], units: tuple[str, ...]):
     """`item` as declared: nothing when the batched read shows it so, else its own operation."""
     state = reads.fact(ManagedState, paths=list(paths), units=list(units)) or {"paths": {}, "units": {}}
     found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
+    item = _here(item, lambda: reads.fact(Container))
     if _fields(found, item.shown) == _fields(item.want(), item.shown):
         host.noop(f"{item.path}: {describe(found, item.shown) or 'absent'}")
         return
@@ -225,6 +230,13 @@ def managed_item(item: Item, paths: tuple[str, ...], units: tuple[str, ...]):
         # put would copy through the link into its target
         yield StringCommand("rm", "-f", QuoteString(item.path))
     yield from item.commands()
+
+
+def _here(item: Item, container) -> Item:
+    """`item` as wanted on this host; `container()` reads whether it is a container, if it matters."""
+    if isinstance(item, Service) and not item.in_container and container():
+        return replace(item, running=None)
+    return item
 
 
 def _fields(state: dict | None, shown: tuple[str, ...]) -> tuple | None:
@@ -239,7 +251,7 @@ def checks(component: str, items: list[Item], probe, hint: str = CONVERGE):
     paths = [i.path for i in items if not isinstance(i, Service)]
     units = [i.path for i in items if isinstance(i, Service)]
     state = probe(ManagedState, paths=paths, units=units) or {"paths": {}, "units": {}}
-    for item in items:
+    for item in (_here(i, lambda: probe(Container)) for i in items):
         kind = type(item).__name__.lower()
         found = (state["units"] if isinstance(item, Service) else state["paths"]).get(item.path)
         yield expect(f"{component}.{kind}", item.path, describe(item.want(), item.shown),

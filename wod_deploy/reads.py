@@ -2,17 +2,18 @@
 
 A no-change converge is its reads: each is an SSH channel, a sudo and a shell on the host (about
 9 ms of the host's CPU here), however little it reads. A component declares, when its deploy
-runs, the facts its operations will read (`together`). The first read of a run on a host reads
-every declared fact of every component in one command (facts/batch.Batch), and later reads are
-answered from it (a read while the host is still unchanged reads ahead all that is not yet read); a fact no component declared is read on its own, as host.get_fact would.
+runs, the facts its operations will read (`together`). A read made while no operation has yet
+changed the host reads, in one command (facts/batch.Batch), every declared read not yet made:
+on a no-change converge, the first read is the only one. A fact no component declared is read
+on its own, as host.get_fact would.
 
-A value read ahead for a component is used only if no operation has changed the host since it was
-read: once one has, each component reads its group again at its first read, in one command.
-Within a component, a value may thus be older than an operation of the same component that ran
-in between, so a component declares together only reads whose operations act safely on an older
-value: they repair idempotently (an item shown out of place runs its own operation, which reads
-again what it needs; a line is appended only if still missing), and none of them undoes what an
-earlier one of the group made.
+A value read ahead for a component serves it only if no operation has run commands on the host
+since it was read; otherwise the component reads its group again, in one command, at its first
+read. Within a component, a value may thus be older than an operation of the same component
+that ran in between, so a component declares together only reads whose operations act safely on
+an older value: they repair idempotently (an item shown out of place runs its own operation,
+which reads again what it needs; a line is appended only if still missing), and none of them
+undoes what an earlier one of the group made.
 
 Values are kept per run (pyinfra's State) and host, and apart for the execution (pyinfra may run
 operations' code before it, to show changes).
@@ -55,7 +56,7 @@ def together(*keys: Key) -> None:
 
 
 def fact(cls: type[FactBase], **kwargs):
-    """`cls`'s value on the current host, read with its group (and ahead, at the run's first read)."""
+    """`cls`'s value on the current host, read with its group (and ahead, on an unchanged host)."""
     key = read(cls, **kwargs)
     run = _host_reads(host.state.is_executing)
     group = run.groups.get(key, (key,))

@@ -21,8 +21,8 @@ def test_first_converge_changes_and_second_changes_nothing(backend):
 
 def test_a_no_change_converge_reads_the_whole_host_in_one_round_trip(backend):
     """wod_deploy/reads.py: every component's reads in one command, made at the first operation's
-    (Upload staging); the connection reads once more (the container test, before any operation)."""
-    assert backend.second_round_trips == {"Upload staging": 1, "(connect, outside any operation)": 1}
+    (Upload staging); preparing the deploy reads nothing."""
+    assert backend.second_round_trips == {"Upload staging": 1}
 
 
 def test_hub_answers_with_its_version_on_the_published_port(backend):

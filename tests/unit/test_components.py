@@ -1,7 +1,5 @@
 """What every component declares, checked once for all of them."""
 
-import inspect
-
 import pytest
 
 from wod_deploy.managed import File
@@ -12,8 +10,7 @@ COMPONENTS = [c for role in ROLES.values() for c in role.components if hasattr(c
 
 
 def owned(component, s: Settings):
-    params = inspect.signature(component.owned).parameters
-    return component.owned(s, False) if "in_container" in params else component.owned(s)
+    return component.owned(s)
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=[c.__name__.rsplit(".", 1)[-1] for c in COMPONENTS])

@@ -7,6 +7,7 @@ from pyinfra.api import Config, Inventory, State
 from pyinfra.context import ctx_host, ctx_state
 
 from facts.managed import ManagedState
+from facts.system import Container
 from wod_deploy import managed, reads
 from wod_deploy.managed import Directory, File, Moved, Service
 
@@ -113,3 +114,18 @@ def test_a_stopped_service_runs_its_operation(host):
     with patch.object(Service, "commands", lambda self: iter(["systemctl start cron"])):  # pyinfra's, not ours
         commands, _ = run(host, ITEMS, found)
     assert commands["cron.service"] == 1 and commands["/etc/wod/a.conf"] == 0
+
+
+@pytest.mark.parametrize("container, commands", [("docker", 0), (None, 1)])
+def test_a_clock_service_stopped_by_its_condition_is_in_place_only_in_a_container(host, container, commands):
+    clock = Service("systemd-timesyncd", in_container=False)
+    stopped = {"active": "inactive", "enabled": "enabled"}
+
+    def get_fact(cls, **kwargs):
+        if cls is ManagedState:
+            return {"paths": {}, "units": {clock.path: stopped}}
+        return container if cls is Container else {}  # systemd's own facts: an unknown unit
+
+    with patch.object(host, "get_fact", side_effect=get_fact), patch.object(host, "noop"):
+        made = list(managed.managed_item._inner(item=clock, paths=(), units=(clock.path,)))
+    assert (len(made) > 0) == bool(commands)

@@ -3,7 +3,8 @@ watchdog, and the directories WoD's own code and logs live in.
 
 Kernel values are persisted in /etc/sysctl.d and applied at once, except in a container, whose
 kernel belongs to its host (/proc/sys is read-only there): then only the file is managed, and
-systemd-timesyncd (ConditionVirtualization) is enabled but not expected to run.
+systemd-timesyncd (ConditionVirtualization) is enabled but not expected to run. Both are decided
+on the host when it runs, so preparing a deploy reads nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pyinfra import host
 from pyinfra.api import deploy as pyinfra_deploy
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
@@ -50,7 +50,7 @@ def minute(s: Settings, salt: str) -> int:
     return int(hashlib.sha1(f"{s.WODBEEXTFQDN}{salt}".encode()).hexdigest(), 16) % 60
 
 
-def owned(s: Settings, in_container: bool) -> list[managed.Item]:
+def owned(s: Settings) -> list[managed.Item]:
     """Everything this component owns, in the order the deploy lays it down."""
     return [
         # on root's PATH, so root's alone (upstream gives both to WODUSER)
@@ -71,7 +71,7 @@ def owned(s: Settings, in_container: bool) -> list[managed.Item]:
         File("/etc/cron.d/wod-cleanup-processes",
              render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
         *watchdog_files(s),
-        Service("systemd-timesyncd", running=None if in_container else True),
+        Service("systemd-timesyncd", in_container=False),
         Service("cron"),
         Service("wod-watchdog"),
     ]
@@ -88,14 +88,13 @@ def lines(s: Settings) -> dict[str, list[str]]:
 @pyinfra_deploy("System")
 def deploy(settings: Settings):
     s = settings
-    in_container = bool(host.get_fact(Container))
-    items = owned(s, in_container)
-    reads.together(managed.state_read(items),
+    items = owned(s)
+    reads.together(managed.state_read(items), reads.read(Container),
                    *(reads.read(FileLines, path=path, lines=wanted) for path, wanted in lines(s).items()))
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System", read=items)
-    if not in_container:
-        server.shell(name="Apply kernel values", commands=[sh("sysctl -q -p %s", SYSCTL_FILE)],
-                     _if=ops[sysctl_file(s)].did_change)
+    server.shell(name="Apply kernel values (a container's are its host's)",
+                 commands=[sh("systemd-detect-virt -q --container || sysctl -q -p %s", SYSCTL_FILE)],
+                 _if=ops[sysctl_file(s)].did_change)
     for path, wanted in lines(s).items():
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
     code, unit = watchdog_files(s)
@@ -108,7 +107,7 @@ def deploy(settings: Settings):
 def checks(settings: Settings, probe):
     s = settings
     in_container = bool(probe(Container))
-    yield from managed.checks("system", owned(s, in_container), probe)
+    yield from managed.checks("system", owned(s), probe)
     for path, wanted in lines(s).items():
         present = probe(FileLines, path=path, lines=wanted)
         yield expect("system.lines", path, " | ".join(wanted),
