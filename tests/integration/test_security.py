@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from facts.ufw import Ufw
 from wod_deploy.components.firewall import rules
 from wod_deploy.components.students import protected
 from wod_deploy.settings import Settings
@@ -79,6 +80,31 @@ def test_ufw_is_active_with_exactly_the_declared_rules(backend):
     expected = rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
     assert sorted(added) == sorted(expected) == sorted([f"ufw allow {S.SSHD_PORT}/tcp", f"ufw allow {S.WODBEPORT}/tcp",
                                  f"ufw allow from {backend.host.gateway} to any port {S.POSTPORT} proto tcp"])
+
+
+# Rules ufw records in the tuple form facts/ufw.SHOW_ADDED prints itself, and some it leaves to ufw
+SIMPLE_RULES = ["allow 53", "deny 23/tcp", "reject 113/udp", "limit 2222/tcp", "allow 6000:6007/tcp",
+                "allow 80,443/tcp", "allow from 10.0.0.0/8", "allow from 10.1.2.3 to any port 22",
+                "allow from 10.1.2.3 port 53 to any proto udp", "allow to 172.17.0.2 port 8000 proto tcp",
+                "allow from 2001:db8::/32 to any port 8000 proto tcp", "deny from 192.168.0.0/16 to 172.17.0.2",
+                "allow to any proto gre"]
+OTHER_RULES = ["allow out 25/tcp", "allow 2223/tcp comment 'a note'", "allow in on eth0 to any port 81",
+               "allow log 8080/tcp"]
+
+
+@pytest.mark.parametrize("extra", [SIMPLE_RULES, SIMPLE_RULES + OTHER_RULES], ids=["simple", "with-others"])
+def test_the_ufw_fact_reads_the_rules_exactly_as_ufw_show_added_prints_them(backend, extra):
+    declared = rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
+    try:
+        for rule in extra:
+            backend.sh(f"ufw {rule}")
+        read = Ufw().process(backend.sh(Ufw().command()).stdout.splitlines())["rules"]
+        shown = [line for line in backend.sh("ufw show added").stdout.splitlines() if line.startswith("ufw ")]
+        assert read == shown and len(shown) == len(declared) + len(extra)
+    finally:  # what a converge would delete
+        for line in backend.sh("ufw show added").stdout.splitlines():
+            if line.startswith("ufw ") and line not in declared:
+                backend.sh("ufw delete " + line.removeprefix("ufw "))
 
 
 def test_system_baseline_values(backend):

@@ -115,6 +115,8 @@ FACTS = [
         ["accounts.LoginUser", {}], ["pyinfra.facts.files.Directory", {"path": "/var/cache/wod-deploy"}]]}, "", ""),
     ("Ufw", "active", "ufw.Ufw", {}, "", ""),
     ("Ufw", "disabled-rule-deleted", "ufw.Ufw", {}, "ufw delete allow 8000/tcp && ufw disable", FIX_UFW),
+    ("Ufw", "a-rule-left-to-ufw", "ufw.Ufw", {}, "ufw allow 2223/tcp comment 'a note'",
+     "ufw delete allow 2223/tcp comment 'a note'"),
 ]
 
 
