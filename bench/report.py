@@ -75,6 +75,8 @@ def write(figures, ns: list[int], out: Path, machine: dict, command: str) -> Non
                   if f.name == "backend no-change converge (one host)" and "round_trips" in f.extra), None)
     if trips:
         lines += ["", "## Remote round trips of a no-change backend converge, per component", "",
+                  "Each under the component whose operation made it: an unchanged host's reads are all made "
+                  "at the first read (wod_deploy/reads.py).", "",
                   "| component | round trips |", "| --- | --- |",
                   *(f"| {k} | {v} |" for k, v in sorted(trips.items(), key=lambda kv: -kv[1])),
                   f"| total | {sum(trips.values())} |"]
