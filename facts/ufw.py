@@ -49,7 +49,7 @@ class Ufw(FactBase):
                 "if grep -qx ENABLED=yes /etc/ufw/ufw.conf && iptables -w -S ufw-user-input >/dev/null 2>&1; "
                 "then echo 'S active'; else echo 'S inactive'; fi; "
                 "sed -n 's/^DEFAULT_INPUT_POLICY=\"*\\([A-Z]*\\)\"*$/D \\1/p' /etc/default/ufw; "
-                "set -- /etc/ufw/user.rules; grep -qx IPV6=yes /etc/default/ufw && set -- \"$@\" /etc/ufw/user6.rules; "
+                "set -- /etc/ufw/user.rules; grep -Eqx 'IPV6=\"?yes\"?' /etc/default/ufw && set -- \"$@\" /etc/ufw/user6.rules; "
                 + sh("awk %s \"$@\"", SHOW_ADDED) + " || ufw show added | sed -n 's/^ufw /R ufw /p'")
 
     def process(self, output: list[str]) -> dict:
