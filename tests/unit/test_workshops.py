@@ -69,6 +69,18 @@ def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its
     assert f"{tmp_path}/WKSHP-Bad101/wod.yml:3" in warned and f"{tmp_path}/WKSHP-List101/wod.yml:1" in warned
 
 
+def test_each_version_of_a_wod_yml_is_read_once_for_every_backend_and_warned_once(tmp_path, caplog):
+    (tmp_path / "WKSHP-Bad101").mkdir()
+    meta = tmp_path / "WKSHP-Bad101" / "wod.yml"
+    meta.write_text("name: Bad101\nrange: [unclosed\n")
+    with caplog.at_level("WARNING", logger="pyinfra"):
+        for _ in range(6):  # six backends' deploys in one run
+            assert workshops._read(Settings(WODNOBO=str(tmp_path))) == {}
+    assert caplog.text.count("WKSHP-Bad101/wod.yml:3") == 1
+    meta.write_text("name: Bad101\nrange: [1, 20]\n")  # fixed: another size, another version
+    assert workshops._read(Settings(WODNOBO=str(tmp_path)))["WKSHP-Bad101"][1]["range"] == [1, 20]
+
+
 def test_unreachable_git_url_names_the_setting(tmp_path):
     with pytest.raises(DeployError, match="WODNOBO='file:///nonexistent/repo.git'"):
         workshops.catalogue(Settings(WODNOBO="file:///nonexistent/repo.git"))

@@ -9,6 +9,7 @@ needs of it (reset, range) travels in the tarball as INDEX, read by the mail-API
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -75,7 +76,15 @@ TAB_AFTER_KEY = re.compile(r"^( *[^\s#:][^:]*:)\t+", re.M)
 
 def read_meta(path: Path) -> dict | None:
     """A wod.yml as upstream reads it; None (and a warning naming the file and line) when nothing
-    can read it, so one odd workshop never stops the others."""
+    can read it, so one odd workshop never stops the others. Parsed once per version of the file:
+    every backend of a run reads the same ones (and warns once, not once per host)."""
+    found = path.stat()
+    return _parsed(str(path), found.st_mtime_ns, found.st_size)
+
+
+@functools.cache
+def _parsed(name: str, mtime_ns: int, size: int) -> dict | None:
+    path = Path(name)
     text = path.read_text(errors="replace")
     for attempt in (text, TAB_AFTER_KEY.sub(r"\1 ", text)):
         try:
