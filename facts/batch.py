@@ -11,7 +11,7 @@ MARK = "@@wod-read "  # after each fact's output, on a line of its own: its exit
 
 class Batch(FactBase):
     """``[(exit status, stdout lines), ...]``, one per ``[fact, kwargs]`` of `reads`, in order; a
-    fact is named as this package's module and class (``files.FileLines``).
+    fact is named as `fact_name` names it (``files.FileLines``, ``pyinfra.facts.deb.DebPackages``).
 
     Each command runs in its own subshell, so an `exit` in one ends only that one. Its marker
     starts with a newline, so an output without a final one (a `cat` of a JSON file) cannot

@@ -21,8 +21,9 @@ SHOW_ADDED = r"""
         rule = "ufw " f[1] " " dport (proto != "any" ? "/" proto : "")
     } else {
         rule = "ufw " f[1]
-        if (!anysrc || sport != "any") rule = rule " from " (anysrc ? "any" : src) (sport != "any" ? " port " sport : "")
-        if (!anydst || dport != "any") rule = rule " to " (anydst ? "any" : dst) (dport != "any" ? " port " dport : "")
+        from = anysrc ? "any" : src; to = anydst ? "any" : dst
+        if (!anysrc || sport != "any") rule = rule " from " from (sport != "any" ? " port " sport : "")
+        if (!anydst || dport != "any") rule = rule " to " to (dport != "any" ? " port " dport : "")
         if (rule !~ / (to|from) /) rule = rule " to any"
         if (proto != "any") rule = rule " proto " proto
     }
@@ -49,7 +50,8 @@ class Ufw(FactBase):
                 "if grep -qx ENABLED=yes /etc/ufw/ufw.conf && iptables -w -S ufw-user-input >/dev/null 2>&1; "
                 "then echo 'S active'; else echo 'S inactive'; fi; "
                 "sed -n 's/^DEFAULT_INPUT_POLICY=\"*\\([A-Z]*\\)\"*$/D \\1/p' /etc/default/ufw; "
-                "set -- /etc/ufw/user.rules; grep -Eqx 'IPV6=\"?yes\"?' /etc/default/ufw && set -- \"$@\" /etc/ufw/user6.rules; "
+                "set -- /etc/ufw/user.rules; "
+                "grep -Eqx 'IPV6=\"?yes\"?' /etc/default/ufw && set -- \"$@\" /etc/ufw/user6.rules; "
                 + sh("awk %s \"$@\"", SHOW_ADDED) + " || ufw show added | sed -n 's/^ufw /R ufw /p'")
 
     def process(self, output: list[str]) -> dict:

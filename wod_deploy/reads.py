@@ -60,20 +60,20 @@ def fact(cls: type[FactBase], **kwargs):
     key = read(cls, **kwargs)
     run = _host_reads(host.state.is_executing)
     group = run.groups.get(key, (key,))
+    changes = _changes()
     if group not in run.started:  # a value read ahead serves only an unchanged host
         run.started.add(group)
-        changes = _changes()
         for k in group:
             if k in run.values and run.taken[k] != changes:
                 del run.values[k]
     if key not in run.values:
         wanted = [k for k in group if k not in run.values]
-        if _changes() == 0:  # an unchanged host: every group yet to start, ahead
+        if changes == 0:  # an unchanged host: every group yet to start, ahead
             wanted += [k for k, g in run.groups.items() if g not in run.started and k not in run.values]
         if len(wanted) > 1:
-            _batch(run, wanted)
+            _batch(run, wanted, changes)
         if key not in run.values:
-            _keep(run, key, host.get_fact(cls, **kwargs))
+            run.values[key], run.taken[key] = host.get_fact(cls, **kwargs), changes
     return run.values[key]
 
 
@@ -86,19 +86,15 @@ def _host_reads(executing: bool) -> _Reads:
     return _runs.setdefault((host.state, host.name, executing), _Reads())
 
 
-def _batch(run: _Reads, keys: list[Key]) -> None:
+def _batch(run: _Reads, keys: list[Key], changes: int) -> None:
     reads = [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in keys]
-    for (cls, kwargs), (status, lines) in zip(keys, host.get_fact(Batch, reads=reads)):
+    for key, (status, lines) in zip(keys, host.get_fact(Batch, reads=reads)):
         if status == 0:
             try:
-                _keep(run, (cls, kwargs), cls().process(lines) if lines else cls().default())
+                run.values[key] = key[0]().process(lines) if lines else key[0]().default()
             except Exception:  # read it alone: pyinfra reports it its own way
-                pass
-
-
-def _keep(run: _Reads, key: Key, value) -> None:
-    run.values[key] = value
-    run.taken[key] = _changes()
+                continue
+            run.taken[key] = changes
 
 
 def _changes() -> int:

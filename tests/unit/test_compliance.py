@@ -101,3 +101,20 @@ def test_every_components_check_ids_fit_the_report_schema():
             name = component.__name__.rsplit(".", 1)[-1]
             for kind in ("file", "directory", "secret", "service", "probe"):
                 assert pattern.match(f"{name}.{kind}"), f"{name}.{kind}"
+
+
+def test_a_fact_two_checks_of_one_host_ask_for_is_read_once():
+    from types import SimpleNamespace
+
+    from facts.system import Container
+    from wod_deploy.compliance.runner import Probe
+
+    commands = []
+
+    def run_shell_command(command, _sudo):
+        commands.append(command)
+        return True, SimpleNamespace(stdout_lines=["docker"], stderr_lines=[])
+
+    probe = Probe(SimpleNamespace(run_shell_command=run_shell_command))
+    assert probe(Container) == probe(Container) == "docker"  # system's sysctl check, and its clock service
+    assert len(commands) == 1

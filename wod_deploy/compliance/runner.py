@@ -5,6 +5,7 @@ Probes run the facts' own commands, through sudo, and parse them with the facts'
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from typing import Any, Callable, Iterable
@@ -22,12 +23,20 @@ class ProbeError(RuntimeError):
 
 
 class Probe:
-    """Reads facts from one connected host, each fact one remote command, through sudo."""
+    """Reads facts from one connected host, each fact one remote command, through sudo; a fact
+    asked again with the same arguments (by two checks of one host) is not read twice."""
 
     def __init__(self, host):
         self.host = host
+        self.read: dict[tuple, Any] = {}
 
     def __call__(self, fact_cls, _sudo: bool = True, **kwargs):
+        key = (fact_cls, _sudo, json.dumps(kwargs, sort_keys=True, default=str))
+        if key not in self.read:
+            self.read[key] = self._read(fact_cls, _sudo, **kwargs)
+        return self.read[key]
+
+    def _read(self, fact_cls, _sudo: bool, **kwargs):
         fact = fact_cls()
         ok, output = self.host.run_shell_command(fact.command(**kwargs), _sudo=_sudo)
         if not ok:
