@@ -5,7 +5,8 @@ A no-change converge is its reads: each is an SSH channel, a sudo and a shell on
 runs, the facts its operations will read (`together`). A read made while no operation has yet
 changed the host reads, in one command (facts/batch.Batch), every declared read not yet made:
 on a no-change converge, the first read is the only one. A fact no component declared is read
-on its own, as host.get_fact would.
+on its own, as host.get_fact would. Reads of a fact that can merge them (ManagedState: the
+files and units each component manages) go as one read of all.
 
 A value read ahead for a component serves it only if no operation has run commands on the host
 since it was read; otherwise the component reads its group again, in one command, at its first
@@ -87,14 +88,34 @@ def _host_reads(executing: bool) -> _Reads:
 
 
 def _batch(run: _Reads, keys: list[Key], changes: int) -> None:
-    reads = [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in keys]
-    for key, (status, lines) in zip(keys, host.get_fact(Batch, reads=reads)):
-        if status == 0:
-            try:
-                run.values[key] = key[0]().process(lines) if lines else key[0]().default()
-            except Exception:  # read it alone: pyinfra reports it its own way
-                continue
+    sent = _merged(keys)
+    reads = [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in sent]
+    for (cls, kwargs), (status, lines) in zip(sent, host.get_fact(Batch, reads=reads)):
+        if status != 0:
+            continue
+        try:
+            value = cls().process(lines) if lines else cls().default()
+        except Exception:  # each is read alone: pyinfra reports it its own way
+            continue
+        for key in sent[cls, kwargs]:
+            run.values[key] = value if key == (cls, kwargs) else cls.part(value, **json.loads(key[1]))
             run.taken[key] = changes
+
+
+def _merged(keys: list[Key]) -> dict[Key, list[Key]]:
+    """The reads to send for `keys`, each with the reads it serves: the reads of a fact that can
+    merge them (its `merge` and `part`, facts/managed.ManagedState) go as one."""
+    sent: dict[Key, list[Key]] = {}
+    mergeable: dict[type[FactBase], list[Key]] = {}
+    for key in keys:
+        if hasattr(key[0], "merge"):
+            mergeable.setdefault(key[0], []).append(key)
+        else:
+            sent[key] = [key]
+    for cls, members in mergeable.items():
+        one = members[0] if len(members) == 1 else read(cls, **cls.merge([json.loads(k) for _, k in members]))
+        sent[one] = members
+    return sent
 
 
 def _changes() -> int:

@@ -69,5 +69,6 @@ def converge(role_name: str) -> None:
     arguments.install()
     ssh.no_delay(host)  # connected already: pyinfra connects every host before running deploy files
     settings = load_settings(host.data, host=host.name, inventory=inventory)  # validated by config.py already
+    arguments.pin(host)
     for component in role.components:
         component.deploy(settings)

@@ -9,12 +9,23 @@ from pyinfra.context import ctx_host, ctx_state
 
 from facts.batch import Batch, fact_class
 from facts.files import FileLines, TreeDigest
+from facts.managed import ManagedState
 from facts.npm import PackageVersion
 from wod_deploy import reads
 
 LINES = reads.read(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"])
 DIGEST = reads.read(TreeDigest, dest="/var/lib/wod/workshops")
 NPM = reads.read(PackageVersion, path="/usr/local/lib/wod/npm/package.json")
+SYSTEM = {"paths": ["/etc/wod", "/etc/cron.d/wod-upd"], "units": ["cron.service"]}
+HUB = {"paths": ["/etc/wod", "/opt/jupyterhub"], "units": ["jupyterhub.service"]}
+MANAGED = ["P 41ed root root 755 /etc/wod", "P 41ed root root 755 /opt/jupyterhub",  # no /etc/cron.d/wod-upd
+           "U cron.service jupyterhub.service", "Id=cron.service", "ActiveState=active", "UnitFileState=enabled",
+           "Id=jupyterhub.service", "ActiveState=failed", "UnitFileState=enabled"]
+
+
+class Asked(list):
+    """The facts asked for, by name; `batches`, the reads of each Batch."""
+    batches: list
 
 
 @pytest.fixture
@@ -23,12 +34,15 @@ def made():
     inventory = Inventory((["@fake"], {"fake_delay": 0, "fake_delay_jitter": 0}))
     state = State(inventory, Config())
     host = inventory.get_host("@fake")
-    asked = []
-    outputs = {FileLines: (0, ["1"]), TreeDigest: (0, ["abc123"]), PackageVersion: (1, ["{"])}
+    asked = Asked()
+    asked.batches = []
+    outputs = {FileLines: (0, ["1"]), TreeDigest: (0, ["abc123"]), PackageVersion: (1, ["{"]),
+               ManagedState: (0, MANAGED)}
 
     def get_fact(cls, **kwargs):
         asked.append(cls.__name__)
         if cls is Batch:
+            asked.batches.append(kwargs["reads"])
             Batch().command(**kwargs)  # every read is one this package can batch
             return [outputs[fact_class(name)] for name, _ in kwargs["reads"]]
         return f"{cls.__name__} alone"
@@ -73,6 +87,20 @@ def test_an_undeclared_fact_is_read_alone_once_per_run(made):
     for _ in range(2):
         assert reads.fact(TreeDigest, dest="/elsewhere") == "TreeDigest alone"
     assert made == ["TreeDigest"]
+
+
+def test_the_managed_state_of_every_component_is_one_read_of_all_and_each_gets_its_own(made):
+    reads.together(reads.read(ManagedState, **SYSTEM))
+    reads.together(reads.read(ManagedState, **HUB))
+    directory = {"type": "directory", "user": "root", "group": "root", "mode": 0o755}
+    assert reads.fact(ManagedState, **HUB) == {
+        "paths": {"/etc/wod": directory, "/opt/jupyterhub": directory},
+        "units": {"jupyterhub.service": {"active": "failed", "enabled": "enabled"}}}
+    assert reads.fact(ManagedState, **SYSTEM) == {
+        "paths": {"/etc/wod": directory}, "units": {"cron.service": {"active": "active", "enabled": "enabled"}}}
+    assert made.batches == [[["managed.ManagedState", {"paths": ["/etc/wod", "/opt/jupyterhub", "/etc/cron.d/wod-upd"],
+                                                       "units": ["jupyterhub.service", "cron.service"]}]]]
+    assert made == ["Batch"]
 
 
 def test_a_fact_that_needs_a_command_gives_its_default_without_it():
