@@ -41,6 +41,7 @@ class _Reads:
     values: dict[Key, object] = field(default_factory=dict)
     taken: dict[Key, int] = field(default_factory=dict)  # host changes when each value was read
     started: set[Group] = field(default_factory=set)  # groups an operation has read from
+    counted: tuple[tuple[int, int], int] = ((-1, -1), 0)  # (the host's finished operations, its changes)
 
 
 _runs: dict[tuple, _Reads] = {}  # (run, host, executing?)
@@ -61,7 +62,7 @@ def fact(cls: type[FactBase], **kwargs):
     key = read(cls, **kwargs)
     run = _host_reads(host.state.is_executing)
     group = run.groups.get(key, (key,))
-    changes = _changes()
+    changes = _changes(run)
     if group not in run.started:  # a value read ahead serves only an unchanged host
         run.started.add(group)
         for k in group:
@@ -118,6 +119,11 @@ def _merged(keys: list[Key]) -> dict[Key, list[Key]]:
     return sent
 
 
-def _changes() -> int:
-    """How many of the current host's operations have run commands so far."""
-    return sum(1 for op in host.state.ops[host].values() if op.operation_meta.executed)
+def _changes(run: _Reads) -> int:
+    """How many of the current host's operations have run commands so far: counted again only
+    when one more has finished (a finished operation's commands are final)."""
+    results = host.state.get_results_for_host(host)
+    finished = (results.ops, results.error_ops)
+    if run.counted[0] != finished:
+        run.counted = finished, sum(1 for op in host.state.ops[host].values() if op.operation_meta.executed)
+    return run.counted[1]

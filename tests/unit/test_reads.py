@@ -1,9 +1,11 @@
 """An unchanged host's declared reads cost one round trip; after a change, one per component; a read
 that fails in it is made alone."""
 
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import pytest
+from pyinfra import host
 from pyinfra.api import Config, Inventory, State
 from pyinfra.context import ctx_host, ctx_state
 
@@ -75,6 +77,20 @@ def test_after_a_change_a_component_reads_again_what_was_read_ahead_for_it(made)
         assert reads.fact(TreeDigest, dest="/var/lib/wod/workshops") == "TreeDigest alone"
         assert reads.fact(FileLines, path="/root/.bashrc", lines=["ulimit -n 65535"]) == [True]  # its own group's
     assert made == ["Batch", "TreeDigest"]
+
+
+def test_the_hosts_changes_are_counted_again_each_time_one_of_its_operations_has_finished(made):
+    run, ops, results = reads._host_reads(True), host.state.ops[host], host.state.get_results_for_host(host)
+    assert reads._changes(run) == 0
+    ops["installed"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=True))
+    results.ops += 1
+    assert reads._changes(run) == 1
+    ops["failed"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=True))
+    results.error_ops += 1
+    assert reads._changes(run) == 2
+    ops["no-change"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=False))
+    results.ops += 1
+    assert reads._changes(run) == 2
 
 
 def test_a_read_that_fails_in_the_batch_is_made_alone(made):
