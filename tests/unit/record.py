@@ -103,6 +103,9 @@ FACTS = [
     ("StudentAccounts", "drifted", "students.StudentAccounts", {"studdir": "/student"}, STUDENT_DRIFT,
      FIX_STUDENTS),
     ("Container", "docker", "system.Container", {}, "", ""),
+    ("InstalledPackages", "installed", "deb.InstalledPackages", {"packages": ["acl", "postfix", "python3-venv"]},
+     "", ""),
+    ("InstalledPackages", "some-missing", "deb.InstalledPackages", {"packages": ["acl", "cowsay", "sl"]}, "", ""),
     ("SysctlValues", "readable", "system.SysctlValues", {"keys": ["kernel.pid_max", "vm.max_map_count"]}, "", ""),
     ("SysctlValues", "unknown-key", "system.SysctlValues", {"keys": ["kernel.absent_value"]}, "", ""),
     ("Batch", "system", "batch.Batch", {"reads": [

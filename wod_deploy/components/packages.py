@@ -2,7 +2,8 @@
 toolchains (WORKSHOP_PACKAGES)."""
 
 from pyinfra.api import deploy as pyinfra_deploy
-from pyinfra.facts.deb import DebPackages
+
+from facts.deb import InstalledPackages
 
 from .. import reads
 from ..checks import expect
@@ -21,12 +22,12 @@ def packages(s: Settings) -> list[str]:
 
 @pyinfra_deploy("Packages")
 def deploy(settings: Settings):
-    reads.together(reads.read(DebPackages))
+    reads.together(reads.read(InstalledPackages, packages=packages(settings)))
     apt_packages(name="Install the backend's packages", packages=packages(settings))
 
 
 def checks(settings: Settings, probe):
-    installed = probe(DebPackages)
+    installed = probe(InstalledPackages, packages=packages(settings))
     missing = [p for p in packages(settings) if p not in installed]
     yield expect("packages.installed", "apt packages", "all installed",
                  "all installed" if not missing else "missing: " + " ".join(missing))

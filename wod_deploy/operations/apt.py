@@ -1,10 +1,11 @@
-"""Debian packages (pyinfra's own DebPackages fact)."""
+"""Debian packages (facts/deb.InstalledPackages)."""
 
 from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.facts.deb import DebPackages
+
+from facts.deb import InstalledPackages
 
 from .. import reads
 from ..shell import sh
@@ -17,7 +18,7 @@ def apt_packages(packages: list[str]):
     pyinfra's apt.packages(update=True) refreshes whenever its cache is stale, which a
     drift check would then report as a pending change on a compliant host.
     """
-    installed = reads.fact(DebPackages)
+    installed = reads.fact(InstalledPackages, packages=packages)
     missing = [p for p in packages if p not in installed]
     if not missing:
         host.noop(f"{len(packages)} packages are installed")
