@@ -2,10 +2,13 @@
 
 import json
 import re
+import shlex
 import socket
 import time
 
 import pytest
+
+from facts.postfix import PostfixConfig
 
 from .conftest import MAIL_LOG as LOG
 from .conftest import S
@@ -105,6 +108,28 @@ def test_postfix_listens_on_postport_not_25(backend):
     assert backend.sh("ss -ltn | grep -c ':25 '", check=False).stdout.strip() == "0"
     with socket.create_connection(("127.0.0.1", backend.host.ports["postfix"]), timeout=10) as sock:
         assert sock.recv(100).startswith(b"220 ")
+
+
+ODD_MAIN = ("smtpd_helo_restrictions =\n    permit_mynetworks,\n\n  # a comment inside\n"
+            "    reject_invalid_helo_hostname   \nbiff=yes\n  \tdelay_warning_time = 4h\nmydestination = a,   b,\tc\n")
+ODD_MASTER = "submission inet n - y - - smtpd\n  -o syslog_name=postfix/submission\n#  -o smtpd_tls_auth_only=yes\n"
+BRACES = "  -o { smtpd_client_restrictions = permit_sasl_authenticated, reject }\n"
+
+
+@pytest.mark.parametrize("master", [ODD_MASTER, ODD_MASTER + BRACES], ids=["continued", "braces-left-to-postconf"])
+def test_the_postfix_fact_reads_main_and_master_cf_as_postconf_prints_them(backend, master):
+    """Continued lines, comments inside them, runs of whitespace, a parameter set twice."""
+    backend.sh("cp -p /etc/postfix/main.cf /root/main.cf.kept && cp -p /etc/postfix/master.cf /root/master.cf.kept")
+    try:
+        backend.sh(f"printf %s {shlex.quote(ODD_MAIN)} >> /etc/postfix/main.cf && "
+                   f"printf %s {shlex.quote(master)} >> /etc/postfix/master.cf")
+        read = PostfixConfig().process(backend.sh(PostfixConfig().command()).stdout.splitlines())
+        shown = backend.sh("postconf -n | sed 's/^/M /'; postconf -M | sed 's/^/S /'").stdout.splitlines()
+        assert read == PostfixConfig().process(shown)
+        assert read["main"]["smtpd_helo_restrictions"] == "permit_mynetworks, reject_invalid_helo_hostname"
+        assert read["main"]["mydestination"] == "a, b, c" and "submission/inet" in read["master"]
+    finally:
+        backend.sh("mv /root/main.cf.kept /etc/postfix/main.cf && mv /root/master.cf.kept /etc/postfix/master.cf")
 
 
 def test_reset_workshop_keeps_the_home_until_reset(backend):
