@@ -34,7 +34,8 @@ def all_global_arguments() -> list[tuple[str, type]]:
 def pin(host) -> None:
     """Keep in host.data's override layer (the first it looks in) each global argument's value:
     the one host.data gives, or pyinfra's default for this run's config where no data sets it,
-    which is the default pop_global_arguments then takes. Same values, found at the first dict."""
+    which is the default pop_global_arguments then takes. Same values, found at the first dict
+    (a @deploy's data defaults, which come after all host data, would be hidden: none here has any)."""
     config = host.state.config
     for key, _ in _typed():
         value = host.data.get(key, _UNSET)

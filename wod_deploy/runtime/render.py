@@ -9,6 +9,7 @@ the deploy uses `needs()` to warn about workshops whose variables nobody set.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random as _random
 import re
@@ -95,7 +96,8 @@ def context(variables: dict, host: str) -> dict:
     return {**variables, "inventory_hostname": host, "hostvars": {host: dict(variables)}}
 
 
-def needs(text: str) -> set[str]:
+@functools.cache  # the deploy asks for each workshop file once per backend
+def needs(text: str) -> frozenset[str]:
     """Every variable a template reads: plain names, and names read as hostvars[...]['NAME']."""
     from jinja2 import meta, nodes
 
@@ -107,7 +109,7 @@ def needs(text: str) -> set[str]:
         if isinstance(inner, nodes.Getitem) and isinstance(inner.node, nodes.Name) and \
                 inner.node.name == "hostvars" and isinstance(item.arg, nodes.Const):
             names.add(str(item.arg.value))
-    return names
+    return frozenset(names)
 
 
 def missing(src: Path, provided: set[str]) -> dict[str, set[str]]:
