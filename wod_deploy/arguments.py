@@ -51,10 +51,14 @@ def pin(host) -> None:
     the one host.data gives, or pyinfra's default for this run's config where no data sets it,
     which is the default pop_global_arguments then takes. Same values, found at the first dict
     (a @deploy's data defaults, which come after all host data, would be hidden: none here has any)."""
-    config = host.state.config
     for key, _ in _typed():
-        value = host.data.get(key, _UNSET)
-        setattr(host.data, key, arguments.all_argument_meta[key].default(config) if value is _UNSET else value)
+        setattr(host.data, key, _default(host, key, host.state.config))
+
+
+def _default(host, key: str, config):
+    """What pyinfra's pop_global_arguments takes as `key`'s default: host data, else the config's."""
+    value = host.data.get(key, _UNSET)
+    return arguments.all_argument_meta[key].default(config) if value is _UNSET else value
 
 
 _UNSET = object()
@@ -92,11 +96,7 @@ def pop_global_arguments(state, host, kwargs: dict) -> tuple[dict, list[str]]:
 def _resolve(state, host, config) -> dict[str, tuple]:
     """{argument: (its value for an operation that does not pass it, pyinfra's default)}."""
     values, _ = pyinfra_pop_global_arguments(state, host, {})
-    defaults = {}
-    for key, _ in _typed():
-        found = host.data.get(key, _UNSET)
-        defaults[key] = arguments.all_argument_meta[key].default(config) if found is _UNSET else found
-    return {key: (values[key], defaults[key]) for key in values}
+    return {key: (value, _default(host, key, config)) for key, value in values.items()}
 
 
 def install() -> None:
