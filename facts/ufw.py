@@ -11,6 +11,9 @@ from wod_deploy.shell import sh
 # comment, logging or route) as `ufw show added` does (ufw/parser.py, get_command): the short form
 # `ufw allow 22/tcp` when only a port is given, else `ufw allow from SRC to any port P proto tcp`,
 # each once. Any other tuple: exit 1, print nothing, and let ufw say it.
+# Unlike `ufw show added`, a rule for any address must be in each family's file that is read: ufw
+# writes it to both, and one left in a single file (two ufw runs at once lose one write) prints
+# `P v6 RULE`, the family it is in, so that the missing half is drift, not hidden by the other.
 SHOW_ADDED = r"""
 /^### tuple ### / {
     n = split(substr($0, 15), f, " ")
@@ -27,14 +30,25 @@ SHOW_ADDED = r"""
         if (rule !~ / (to|from) /) rule = rule " to any"
         if (proto != "any") rule = rule " proto " proto
     }
-    if (!(rule in seen)) { seen[rule] = 1; rules[++count] = rule }
+    if (!(rule in seen)) { rules[++count] = rule; everywhere[rule] = anydst && anysrc }
+    family = FILENAME ~ /6\.rules$/ ? "v6" : "v4"
+    if (!index(seen[rule], family)) seen[rule] = seen[rule] (seen[rule] ? " " : "") family
 }
-END { if (other) exit 1; for (i = 1; i <= count; i++) print "R " rules[i] }
+END {
+    if (other) exit 1
+    for (i = 1; i <= count; i++) {
+        rule = rules[i]
+        if (everywhere[rule] && ARGC > 2 && seen[rule] !~ / /) print "P " seen[rule] " " rule
+        else print "R " rule
+    }
+}
 """
 
 
 class Ufw(FactBase):
-    """``{"active": bool, "incoming": "deny", "rules": ["ufw allow 22/tcp", ...]}``, None without ufw.
+    """``{"active": bool, "incoming": "deny", "rules": ["ufw allow 22/tcp", ...], "only_in": {}}``,
+    None without ufw. ``only_in`` maps a rule for any address that one family's file lacks to the
+    family it is in (``{"ufw allow 22/tcp": "v6"}``): it is not in ``rules``.
 
     Read where ufw itself keeps them, without starting ufw (a Python start, 50 ms of the host's
     CPU, most of a no-change converge's reads): active is ENABLED=yes in ufw.conf with ufw's
@@ -55,7 +69,7 @@ class Ufw(FactBase):
                 + sh("awk %s \"$@\"", SHOW_ADDED) + " || ufw show added | sed -n 's/^ufw /R ufw /p'")
 
     def process(self, output: list[str]) -> dict:
-        state = {"active": False, "incoming": "", "rules": []}
+        state = {"active": False, "incoming": "", "rules": [], "only_in": {}}
         for line in output:
             kind, _, rest = line.partition(" ")
             if kind == "S":
@@ -64,4 +78,7 @@ class Ufw(FactBase):
                 state["incoming"] = self.POLICIES.get(rest.strip(), rest.strip().lower())
             elif kind == "R":
                 state["rules"].append(rest.strip())
+            elif kind == "P":
+                family, _, rule = rest.strip().partition(" ")
+                state["only_in"][rule] = family
         return state

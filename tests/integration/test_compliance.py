@@ -76,6 +76,9 @@ DRIFTS = [
      "fail2ban.file", "/etc/fail2ban/jail.local"),
     ("fail2ban-stopped", "systemctl stop fail2ban", "fail2ban.service", "fail2ban.service"),
     ("ufw-rule-deleted", f"ufw delete allow {S.WODBEPORT}/tcp", "firewall.rules", "ufw rules"),
+    # its IPv4 half only: `ufw show added` still prints the rule, from user6.rules
+    ("ufw-rule-half-deleted", f"ufw delete allow proto tcp from 0.0.0.0/0 to 0.0.0.0/0 port {S.WODBEPORT}",
+     "firewall.rules", "ufw rules"),
     ("ufw-disabled", "ufw disable", "firewall.state", "ufw"),
     ("sysctl-value-changed", "sed -i 's/kernel.pid_max = 200000/kernel.pid_max = 1000/' /etc/sysctl.d/90-wod.conf",
      "system.file", "/etc/sysctl.d/90-wod.conf"),

@@ -21,6 +21,7 @@ from pyinfra.api import FactBase
 from pyinfra.context import ctx_host
 
 from tests.unit.test_fixtures import HERE, fact_class, jsonable, operation, raw
+from wod_deploy import reads
 from wod_deploy.components import admin, firewall, jupyterhub, kernels, mailapi, nginx, packages, portal, system
 from wod_deploy.inventory import loaded
 from wod_deploy.operations.node import PUBLISH
@@ -55,6 +56,7 @@ FIX_STUDENTS = repair("students.students", lambda s: dict(
     usermin=s.USERMIN, usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER, studdir=s.STUDDIR))
 FIX_POSTFIX = repair("postfix.postfix", lambda s: dict(main=mailapi.main_cf(s), master=mailapi.master_cf(s)))
 FIX_UFW = repair("ufw.ufw", lambda s: dict(rules=firewall.rules(s)))
+HALF_DELETE = "ufw delete allow proto tcp from 0.0.0.0/0 to 0.0.0.0/0 port 8000"  # the IPv4 half only
 
 # (directory, case, fact, kwargs, setup, teardown)
 FACTS = [
@@ -120,6 +122,7 @@ FACTS = [
     ("Ufw", "disabled-rule-deleted", "ufw.Ufw", {}, "ufw delete allow 8000/tcp && ufw disable", FIX_UFW),
     ("Ufw", "a-rule-left-to-ufw", "ufw.Ufw", {}, "ufw allow 2223/tcp comment 'a note'",
      "ufw delete allow 2223/tcp comment 'a note'"),
+    ("Ufw", "a-rule-in-one-family", "ufw.Ufw", {}, HALF_DELETE, FIX_UFW),
 ]
 
 
@@ -175,6 +178,7 @@ def operations(s) -> list[tuple]:
         ("ufw", "in-place", "ufw.ufw", {"rules": firewall.rules(s)}, "", ""),
         ("ufw", "disabled-rule-deleted", "ufw.ufw", {"rules": firewall.rules(s)},
          "ufw delete allow 8000/tcp && ufw disable", FIX_UFW),
+        ("ufw", "a-rule-in-one-family", "ufw.ufw", {"rules": firewall.rules(s)}, HALF_DELETE, FIX_UFW),
     ]
 
 
@@ -239,6 +243,7 @@ def record_fact(host, directory, case, name, kwargs, setup, teardown) -> None:
 
 
 def record_operation(host, directory, case, name, kwargs, setup, teardown) -> None:
+    reads.clear()  # each case is a run of its own: nothing read for the one before
     if setup:
         run(host, setup)
     read = []

@@ -37,8 +37,9 @@ def deploy(settings: Settings):
 
 def checks(settings: Settings, probe):
     rules_ = rules(settings, probe.host.groups)
-    fw = probe(Ufw) or {"active": False, "incoming": "absent", "rules": []}
+    fw = probe(Ufw) or {"active": False, "incoming": "absent", "rules": [], "only_in": {}}
     yield expect("firewall.state", "ufw", "active, incoming deny",
                  f"{'active' if fw['active'] else 'inactive'}, incoming {fw['incoming'] or 'unknown'}")
+    found = [*fw["rules"], *(f"{rule} ({family} only)" for rule, family in fw["only_in"].items())]
     yield expect("firewall.rules", "ufw rules", " | ".join(sorted(rules_)),
-                 " | ".join(sorted(fw["rules"])))  # allow rules: their order does not matter
+                 " | ".join(sorted(found)))  # allow rules: their order does not matter
