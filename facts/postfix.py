@@ -6,14 +6,15 @@ from pyinfra.api import FactBase
 
 # main.cf and master.cf in one awk, as postfix reads them (postconf(5)): a line that starts with
 # whitespace continues the logical line before it; blank lines and `#` lines are skipped, even
-# inside one. A master.cf entry with a `{ ... }` option, which postconf -M rewrites, is left to it.
+# inside one. A master.cf entry with a `{ ... }` option, which postconf -M rewrites, is left to it
+# (a `{` that starts a word: Debian's own master.cf has `${recipient}`, a parameter, not an option).
 LOGICAL_LINES = r"""
 FNR == 1 { kind = FILENAME ~ /master\.cf$/ ? "S" : "M"; open = 0 }
 /^[ \t]*(#|$)/ { next }
 /^[ \t]/ && open { line[n] = line[n] " " $0; next }
 { n++; kinds[n] = kind; line[n] = $0; open = 1 }
 END {
-    for (i = 1; i <= n; i++) if (kinds[i] == "S" && line[i] ~ /[{}]/) braces = 1
+    for (i = 1; i <= n; i++) if (kinds[i] == "S" && line[i] ~ /(^|[ \t])[{]/) braces = 1
     for (i = 1; i <= n; i++) if (kinds[i] == "M" || !braces) print kinds[i], line[i]
     exit braces
 }"""

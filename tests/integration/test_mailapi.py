@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from facts.postfix import PostfixConfig
+from facts.postfix import LOGICAL_LINES, PostfixConfig
 
 from .conftest import MAIL_LOG as LOG
 from .conftest import S
@@ -124,6 +124,8 @@ def test_the_postfix_fact_reads_main_and_master_cf_as_postconf_prints_them(backe
         backend.sh(f"printf %s {shlex.quote(ODD_MAIN)} >> /etc/postfix/main.cf && "
                    f"printf %s {shlex.quote(master)} >> /etc/postfix/master.cf")
         read = PostfixConfig().process(backend.sh(PostfixConfig().command()).stdout.splitlines())
+        own = backend.sh(f"awk '{LOGICAL_LINES}' /etc/postfix/main.cf /etc/postfix/master.cf", check=False)
+        assert own.returncode == (BRACES in master), "postconf only for braces (Debian's ${recipient} is none)"
         shown = backend.sh("postconf -n | sed 's/^/M /'; postconf -M | sed 's/^/S /'").stdout.splitlines()
         assert read == PostfixConfig().process(shown)
         assert read["main"]["smtpd_helo_restrictions"] == "permit_mynetworks, reject_invalid_helo_hostname"
