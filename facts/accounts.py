@@ -23,7 +23,8 @@ class Account(FactBase):
 
     def command(self, user: str) -> str:
         return sh("entry=$(getent passwd %s) && echo \"$entry\" && "
-                  "{ home=$(echo \"$entry\" | cut -d: -f6); [ -d \"$home\" ] && stat -c %%U \"$home\"; }; true", user)
+                  "{ home=${entry#*:*:*:*:*:}; home=${home%%%%:*}; [ -d \"$home\" ] && stat -c %%U \"$home\"; }; true",
+                  user)  # the home, field 6, by the shell's own expansion (no cut: a process less)
 
     def process(self, output: list[str]) -> dict | None:
         fields = output[0].split(":") if output else []

@@ -17,8 +17,8 @@ class KernelSpecs(FactBase):
     default = dict
 
     def command(self, venv: str) -> str:
-        return sh("for k in %s/share/jupyter/kernels/*/kernel.json; do [ -f \"$k\" ] && dirname \"$k\"; done; true",
-                  venv)
+        return sh("for k in %s/share/jupyter/kernels/*/kernel.json; "
+                  "do [ -f \"$k\" ] && printf '%%s\\n' \"${k%%/*}\"; done; true", venv)  # its directory
 
     def process(self, output: list[str]) -> dict:
         return {path.rsplit("/", 1)[1]: path for path in output if path}

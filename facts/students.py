@@ -34,20 +34,22 @@ class StudentAccounts(FactBase):
         return "getent"
 
     def command(self, studdir: str = "/student") -> str:
+        # one awk for both databases (a passwd entry has 7 fields, a group 4); one find lists the
+        # homes and hands them to getfacl (whose output may come before find's own lines)
+        homes = "find \"$d\" -mindepth 1 -maxdepth 1 -type d -name 'student*' -printf 'H %%p %%m %%U %%G\\n'"
         return sh(
-            "getent passwd | awk -F: -v re=%s '$1 ~ re {print \"U\", $1, $3, $4, $6, $7}'; "
-            "getent group | awk -F: -v re=%s '$1 ~ re {print \"G\", $1, $3}'; "
+            "{ getent passwd; getent group; } | awk -F: -v re=%s "
+            "'$1 ~ re { if (NF >= 7) print \"U\", $1, $3, $4, $6, $7; else print \"G\", $1, $3 }'; "
             "d=%s; if [ -d \"$d\" ]; then "
             "stat -c 'B %%a %%u %%g' \"$d\"; "
-            "find \"$d\" -mindepth 1 -maxdepth 1 -type d -name 'student*' -printf 'H %%p %%m %%U %%G\\n'; "
-            "if command -v getfacl >/dev/null; then "
-            "find \"$d\" -mindepth 1 -maxdepth 1 -type d -name 'student*' -exec getfacl -p {} + 2>/dev/null "
-            "| sed -n 's/^# file: /F /p; /^[a-z]/s/^/A /p'; fi; "
+            f"if command -v getfacl >/dev/null; then {homes} -exec getfacl -p {{}} + 2>/dev/null "
+            "| sed -n '/^H /p; s/^# file: /F /p; /^[a-z]/s/^/A /p'; "
+            f"else {homes}; fi; "
             "fi",
-            _AWK_NAME, _AWK_NAME, studdir.rstrip("/"))
+            _AWK_NAME, studdir.rstrip("/"))
 
     def process(self, output: list[str]) -> dict:
-        users, groups, homes, base = {}, {}, {}, None
+        users, groups, homes, base, acls = {}, {}, {}, None, {}
         current = None
         for line in output:
             kind, _, rest = line.partition(" ")
@@ -65,7 +67,9 @@ class StudentAccounts(FactBase):
                                    "acl": []}
             elif kind == "F":
                 current = rest.strip()
-            elif kind == "A" and current in homes:
+            elif kind == "A" and current:
                 # "user:wodadmin:rwx\t#effective:r-x" -> keep the entry, drop the comment
-                homes[current]["acl"].append(re.split(r"\s+#", rest.strip())[0])
+                acls.setdefault(current, []).append(re.split(r"\s+#", rest.strip())[0])
+        for path, home in homes.items():
+            home["acl"] = acls.get(path, [])
         return {"users": users, "groups": groups, "base": base, "homes": homes}
