@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 
 from pyinfra import host
 from pyinfra.api import FactBase
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
 
 from facts.batch import Batch, fact_name
+
+from . import ssh
 
 Key = tuple[type[FactBase], str]  # a fact class and its kwargs, as JSON
 Group = tuple[Key, ...]
@@ -70,8 +73,9 @@ def fact(cls: type[FactBase], **kwargs):
                 del run.values[k]
     if key not in run.values:
         wanted = [k for k in group if k not in run.values]
-        if changes == 0:  # an unchanged host: every group yet to start, ahead
-            wanted += [k for k, g in run.groups.items() if g not in run.started and k not in run.values]
+        if changes == 0:  # an unchanged host: every group yet to start, ahead, in their order (send_ahead's)
+            wanted = [k for k in wanted if k not in run.groups] + \
+                [k for k, g in run.groups.items() if k not in run.values and (g == group or g not in run.started)]
         if len(wanted) > 1:
             _batch(run, wanted, changes)
         if key not in run.values:
@@ -88,10 +92,23 @@ def _host_reads(executing: bool) -> _Reads:
     return _runs.setdefault((host.state, host.name, executing), _Reads())
 
 
+def send_ahead() -> bool:
+    """At the end of the current host's preparation, its first read (every declared one, as the
+    execution's first read on an unchanged host asks for them) is started now: the host makes it
+    while pyinfra prepares the other hosts, and pyinfra's run of it takes its output
+    (wod_deploy/ssh.py, which drops it if it is not the first command asked for)."""
+    run = _host_reads(True)
+    keys = [k for k in run.groups if k not in run.values]
+    if len(keys) < 2:
+        return False
+    arguments, _ = pop_global_arguments(host.state, host, {})  # as a fact read outside an operation's own
+    return ssh.send_ahead(host, Batch().command(reads=_named(_merged(keys))),
+                          {k: v for k, v in arguments.items() if k in CONNECTOR_ARGUMENT_KEYS})
+
+
 def _batch(run: _Reads, keys: list[Key], changes: int) -> None:
     sent = _merged(keys)
-    reads = [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in sent]
-    for (cls, kwargs), (status, lines) in zip(sent, host.get_fact(Batch, reads=reads)):
+    for (cls, kwargs), (status, lines) in zip(sent, host.get_fact(Batch, reads=_named(sent))):
         if status != 0:
             continue
         try:
@@ -101,6 +118,10 @@ def _batch(run: _Reads, keys: list[Key], changes: int) -> None:
         for key in sent[cls, kwargs]:
             run.values[key] = value if key == (cls, kwargs) else cls.part(value, **json.loads(key[1]))
             run.taken[key] = changes
+
+
+def _named(sent: dict[Key, list[Key]]) -> list[list]:
+    return [[fact_name(cls), json.loads(kwargs)] for cls, kwargs in sent]
 
 
 def _merged(keys: list[Key]) -> dict[Key, list[Key]]:

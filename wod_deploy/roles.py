@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from . import arguments, callsite, ssh
+from . import arguments, callsite, reads, ssh
 from .components import (
     admin,
     apidb,
@@ -72,3 +72,4 @@ def converge(role_name: str) -> None:
     arguments.pin(host)
     for component in role.components:
         component.deploy(settings)
+    reads.send_ahead()  # the host reads while pyinfra prepares the next hosts

@@ -89,6 +89,7 @@ class Backend:
     first_run: dict
     second_run: dict
     second_round_trips: dict = field(default_factory=dict)  # {component: round trips}, no-change
+    second_sent_ahead: int = 0  # of those, started while pyinfra prepared (wod_deploy/ssh.py)
 
     @property
     def hub(self) -> str:
@@ -218,6 +219,8 @@ def backend():
     timing("no-change converge of deploys/backend.py", second_s)
     trips = json.loads(next(line for line in stderr.splitlines()
                             if line.startswith("remote-commands-by-deploy: ")).split(": ", 1)[1])
-    yield Backend(host=host, first_run=first, second_run=second, second_round_trips=trips)
+    ahead = int(next(line for line in stderr.splitlines()
+                     if line.startswith("remote-commands-sent-ahead: ")).split(": ", 1)[1])
+    yield Backend(host=host, first_run=first, second_run=second, second_round_trips=trips, second_sent_ahead=ahead)
     if not os.environ.get("WOD_KEEP_HOSTS"):
         hosts.down(NAME)

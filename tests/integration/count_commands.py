@@ -3,7 +3,9 @@
     python -m tests.integration.count_commands INVENTORY DEPLOY [pyinfra args...]
 
 Prints `remote-commands-by-deploy: {...}` (each component's @deploy name: its remote round
-trips, whether fact reads or commands) and then `remote-commands: N` as its last stderr line;
+trips, whether fact reads or commands), `remote-commands-sent-ahead: N` (those of them that were
+started before pyinfra asked for them, wod_deploy/ssh.py) and then `remote-commands: N` as its
+last stderr line;
 exits with pyinfra's exit code.
 """
 
@@ -13,6 +15,8 @@ import sys
 from collections import Counter
 
 from pyinfra.connectors.ssh import SSHConnector
+
+from wod_deploy import ssh
 
 calls = {"n": 0}
 by_deploy: Counter = Counter()
@@ -39,9 +43,30 @@ def _counting(method):
 for _name in ("run_shell_command", "put_file", "get_file"):
     setattr(SSHConnector, _name, _counting(getattr(SSHConnector, _name)))
 
+_served = ssh._exec_command
+sent_ahead = {"taken": 0}
+
+
+def _taking(client, exec_command, command, *args, **kwargs):
+    """Counts the commands served by a channel sent ahead, that is without a channel of their own
+    (each still counted above as a remote command)."""
+    opened = []
+
+    def own(*a, **k):
+        opened.append(True)
+        return exec_command(*a, **k)
+
+    result = _served(client, own, command, *args, **kwargs)
+    sent_ahead["taken"] += not opened
+    return result
+
+
+ssh._exec_command = _taking
+
 @atexit.register
 def _report():
     print(f"remote-commands-by-deploy: {json.dumps(dict(by_deploy))}", file=sys.stderr)
+    print(f"remote-commands-sent-ahead: {sent_ahead['taken']}", file=sys.stderr)
     print(f"remote-commands: {calls['n']}", file=sys.stderr)
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ def test_first_converge_changes_and_second_changes_nothing(backend):
 
 def test_a_no_change_converge_reads_the_whole_host_in_one_round_trip(backend):
     """wod_deploy/reads.py: every component's reads in one command, made at the first operation's
-    (Upload staging); preparing the deploy reads nothing."""
+    (Upload staging); preparing the deploy reads nothing. That command was started when the
+    host's preparation ended, and the first operation took its output (wod_deploy/ssh.py)."""
     assert backend.second_round_trips == {"Upload staging": 1}
+    assert backend.second_sent_ahead == 1
 
 
 def test_hub_answers_with_its_version_on_the_published_port(backend):

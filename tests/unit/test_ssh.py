@@ -1,0 +1,67 @@
+"""wod_deploy/ssh.py: a command sent ahead serves pyinfra's run of that same command only, once."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from wod_deploy import ssh
+
+
+class Channel:
+    def __init__(self):
+        self.closed = False
+
+    def makefile(self, mode, bufsize):
+        return ("out", self)
+
+    def makefile_stderr(self, mode, bufsize):
+        return ("err", self)
+
+    def makefile_stdin(self, mode, bufsize):
+        return ("in", self)
+
+    def close(self):
+        self.closed = True
+
+
+class Client:
+    """A paramiko client whose own exec_command records what it is asked to run."""
+
+    def __init__(self):
+        self.ran = []
+        self.exec_command = functools.partial(ssh._exec_command, self, self._exec)
+
+    def _exec(self, command, **kwargs):
+        self.ran.append(command)
+        return "its own channel"
+
+
+@pytest.fixture
+def ahead():
+    client, channel = Client(), Channel()
+    ssh._ahead[client] = channel, "sudo -H -n sh -c 'read everything'"
+    return client, channel
+
+
+def test_the_same_command_takes_the_channel_it_was_sent_on_and_only_once(ahead):
+    client, channel = ahead
+    stdin, stdout, stderr = client.exec_command("sudo -H -n sh -c 'read everything'")
+    assert (stdin, stdout, stderr) == (("in", channel), ("out", channel), ("err", channel))
+    assert client.ran == [] and not channel.closed
+    assert client.exec_command("sudo -H -n sh -c 'read everything'") == "its own channel"
+    assert client.ran == ["sudo -H -n sh -c 'read everything'"]
+
+
+def test_any_other_command_first_drops_what_was_sent_ahead(ahead):
+    client, channel = ahead
+    assert client.exec_command("sudo -H -n sh -c 'apt-get install x'") == "its own channel"
+    assert channel.closed
+    assert client.exec_command("sudo -H -n sh -c 'read everything'") == "its own channel"  # read again, after
+
+
+def test_a_run_with_a_pty_is_not_served_ahead(ahead):
+    client, channel = ahead
+    assert client.exec_command("sudo -H -n sh -c 'read everything'", get_pty=True) == "its own channel"
+    assert channel.closed
