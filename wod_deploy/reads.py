@@ -44,7 +44,9 @@ class _Reads:
     values: dict[Key, object] = field(default_factory=dict)
     taken: dict[Key, int] = field(default_factory=dict)  # host changes when each value was read
     started: set[Group] = field(default_factory=set)  # groups an operation has read from
-    counted: tuple[tuple[int, int], int] = ((-1, -1), 0)  # (the host's finished operations, its changes)
+    position: dict[str, int] = field(default_factory=dict)  # each of the host's operations: its place
+    looked: int = 0  # the host's operations counted so far, in order
+    changes: int = 0  # how many of them ran commands
 
 
 _runs: dict[tuple, _Reads] = {}  # (run, host, executing?)
@@ -141,10 +143,17 @@ def _merged(keys: list[Key]) -> dict[Key, list[Key]]:
 
 
 def _changes(run: _Reads) -> int:
-    """How many of the current host's operations have run commands so far: counted again only
-    when one more has finished (a finished operation's commands are final)."""
-    results = host.state.get_results_for_host(host)
-    finished = (results.ops, results.error_ops)
-    if run.counted[0] != finished:
-        run.counted = finished, sum(1 for op in host.state.ops[host].values() if op.operation_meta.executed)
-    return run.counted[1]
+    """How many of the current host's operations have run commands so far: those before the one
+    running, in the host's order, each looked at once (a finished operation's commands are final).
+    Outside an operation, all of them."""
+    order = host.op_hash_order
+    if len(run.position) != len(order):
+        run.position = {op_hash: i for i, op_hash in enumerate(order)}
+    upto = run.position.get(host.current_op_hash)
+    if upto is None:
+        return sum(1 for op in host.state.ops[host].values() if op.operation_meta.executed)
+    ops = host.state.ops[host]
+    for op_hash in order[run.looked:upto]:
+        run.changes += ops[op_hash].operation_meta.executed
+    run.looked = max(run.looked, upto)
+    return run.changes

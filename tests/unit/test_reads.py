@@ -79,17 +79,15 @@ def test_after_a_change_a_component_reads_again_what_was_read_ahead_for_it(made)
     assert made == ["Batch", "TreeDigest"]
 
 
-def test_the_hosts_changes_are_counted_again_each_time_one_of_its_operations_has_finished(made):
-    run, ops, results = reads._host_reads(True), host.state.ops[host], host.state.get_results_for_host(host)
-    assert reads._changes(run) == 0
-    ops["installed"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=True))
-    results.ops += 1
-    assert reads._changes(run) == 1
-    ops["failed"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=True))
-    results.error_ops += 1
-    assert reads._changes(run) == 2
-    ops["no-change"] = SimpleNamespace(operation_meta=SimpleNamespace(executed=False))
-    results.ops += 1
+def test_the_hosts_changes_are_the_operations_before_the_running_one_that_ran_commands(made):
+    run, ops = reads._host_reads(True), host.state.ops[host]
+    for op_hash, executed in (("installed", True), ("failed", True), ("no-change", False), ("running", False)):
+        ops[op_hash] = SimpleNamespace(operation_meta=SimpleNamespace(executed=executed))
+    host.op_hash_order = list(ops)
+    for running, changes in (("installed", 0), ("failed", 1), ("no-change", 2), ("running", 2), ("running", 2)):
+        host.current_op_hash = running
+        assert reads._changes(run) == changes
+    host.current_op_hash = None  # outside an operation: all of them
     assert reads._changes(run) == 2
 
 
