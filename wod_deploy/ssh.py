@@ -70,8 +70,23 @@ def _exec_command(client, exec_command, command, bufsize=-1, timeout=None, get_p
     sent ahead on, if it is the same one; any other drops that channel (and its output)."""
     channel, sent = _ahead.pop(client, (None, None))
     if channel is not None and command == sent and not get_pty and not environment and timeout is None:
-        return channel.makefile_stdin("wb", bufsize), channel.makefile("r", bufsize), \
-            channel.makefile_stderr("r", bufsize)
+        return channel.makefile_stdin("wb", bufsize), _Lines(channel, channel.recv), \
+            _Lines(channel, channel.recv_stderr)
     if channel is not None:
         channel.close()
     return exec_command(command, bufsize=bufsize, timeout=timeout, get_pty=get_pty, environment=environment)
+
+
+class _Lines:
+    """A channel's output as pyinfra reads it (its lines, each with its newline, and `.channel`),
+    received in large pieces and split once, at newlines only: paramiko's file reads a line at a
+    time, in Python, some hundreds for a host's whole read. A byte that is not UTF-8 is replaced
+    (paramiko's file would raise)."""
+
+    def __init__(self, channel, recv):
+        self.channel, self._recv = channel, recv
+
+    def __iter__(self):
+        lines = b"".join(iter(functools.partial(self._recv, 1 << 16), b"")).decode("utf-8", "replace").split("\n")
+        last = lines.pop()  # after the final newline: nothing, or a last line without one
+        return iter([f"{line}\n" for line in lines] + ([last] if last else []))
