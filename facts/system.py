@@ -8,10 +8,15 @@ from wod_deploy.shell import sh
 
 
 class Container(FactBase):
-    """The container technology (``docker``, ``lxc``, ...) or None on a VM or bare metal."""
+    """The container technology (``docker``, ``lxc``, ...) or None on a VM or bare metal.
+
+    Under systemd (every backend: its services are systemd units) from the file its PID 1 writes
+    when it starts in a container, with the shell's own `read`: systemd-detect-virt is a process
+    of 6 ms of the host's CPU, at every converge."""
 
     def command(self) -> str:
-        return "systemd-detect-virt --container 2>/dev/null || true"
+        return ("if [ -d /run/systemd/system ]; then { read -r kind < /run/systemd/container && echo \"$kind\"; } "
+                "2>/dev/null || echo none; else systemd-detect-virt --container 2>/dev/null || true; fi")
 
     def process(self, output: list[str]) -> str | None:
         value = output[0].strip()

@@ -14,7 +14,15 @@ from wod_deploy.shell import sh
 # Unlike `ufw show added`, a rule for any address must be in each family's file that is read: ufw
 # writes it to both, and one left in a single file (two ufw runs at once lose one write) prints
 # `P v6 RULE`, the family it is in, so that the missing half is drift, not hidden by the other.
+# It first reads /etc/default/ufw: the incoming policy (`D DROP`), and whether IPv6 is on (else
+# user6.rules is not ufw's and is skipped).
 SHOW_ADDED = r"""
+FILENAME ~ /default\/ufw$/ {
+    if ($0 ~ /^DEFAULT_INPUT_POLICY="*[A-Z]*"*$/) { gsub(/^DEFAULT_INPUT_POLICY=|"/, ""); print "D " $0 }
+    if ($0 ~ /^IPV6="?yes"?$/) v6 = 1
+    next
+}
+FILENAME ~ /6\.rules$/ { if (!v6) next; six = 1 }
 /^### tuple ### / {
     n = split(substr($0, 15), f, " ")
     if (n != 7 || f[1] !~ /^(allow|deny|reject|limit)$/ || f[7] != "in") { other = 1; next }
@@ -38,7 +46,7 @@ END {
     if (other) exit 1
     for (i = 1; i <= count; i++) {
         rule = rules[i]
-        if (everywhere[rule] && ARGC > 2 && seen[rule] !~ / /) print "P " seen[rule] " " rule
+        if (everywhere[rule] && six && seen[rule] !~ / /) print "P " seen[rule] " " rule
         else print "R " rule
     }
 }
@@ -63,9 +71,8 @@ class Ufw(FactBase):
         return ("command -v ufw >/dev/null || exit 0; "
                 "if grep -qx ENABLED=yes /etc/ufw/ufw.conf && iptables -w -S ufw-user-input >/dev/null 2>&1; "
                 "then echo 'S active'; else echo 'S inactive'; fi; "
-                "sed -n 's/^DEFAULT_INPUT_POLICY=\"*\\([A-Z]*\\)\"*$/D \\1/p' /etc/default/ufw; "
-                "set -- /etc/ufw/user.rules; "
-                "grep -Eqx 'IPV6=\"?yes\"?' /etc/default/ufw && set -- \"$@\" /etc/ufw/user6.rules; "
+                "set -- /etc/default/ufw /etc/ufw/user.rules; "
+                "[ -f /etc/ufw/user6.rules ] && set -- \"$@\" /etc/ufw/user6.rules; "
                 + sh("awk %s \"$@\"", SHOW_ADDED) + " || ufw show added | sed -n 's/^ufw /R ufw /p'")
 
     def process(self, output: list[str]) -> dict:
