@@ -59,6 +59,9 @@ def send_ahead(host, command: str, arguments: dict) -> bool:
         channel.exec_command(raw)
     except (SSHException, OSError, EOFError):  # then it is run when asked for, as usual
         return False
+    earlier = _ahead.pop(client, None)
+    if earlier is not None:  # a host of two roles (deploys/site.py): the later read has them all
+        earlier[0].close()
     _ahead[client] = channel, raw
     if "exec_command" not in vars(client):
         client.exec_command = functools.partial(_exec_command, client, client.exec_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 import pytest
 
@@ -70,3 +71,16 @@ def test_a_run_with_a_pty_is_not_served_ahead(ahead):
     client, channel = ahead
     assert client.exec_command("sudo -H -n sh -c 'read everything'", get_pty=True) == "its own channel"
     assert channel.closed
+
+
+def test_a_host_of_two_roles_keeps_only_the_later_read_sent_ahead(monkeypatch, ahead):
+    client, first = ahead
+    second = Channel()
+    second.exec_command = lambda command: None
+    client.get_transport = lambda: SimpleNamespace(is_active=lambda: True, open_session=lambda: second)
+    monkeypatch.setattr(ssh, "make_unix_command_for_host",
+                        lambda state, host, command, **kwargs: SimpleNamespace(get_raw_value=lambda: "both"))
+    host = SimpleNamespace(connector=SimpleNamespace(client=client), state=None)
+    assert ssh.send_ahead(host, "read both roles", {"_sudo": True})
+    assert first.closed and ssh._ahead[client] == (second, "both")
+    assert ssh.send_ahead(host, "read both roles", {"_get_pty": True}) is False  # a pty: pyinfra's way
