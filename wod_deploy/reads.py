@@ -4,8 +4,9 @@ A no-change converge is its reads: each is an SSH channel, a sudo and a shell on
 9 ms of the host's CPU here), however little it reads. A component declares, when its deploy
 runs, the facts its operations will read (`together`). A read made while no operation has yet
 changed the host reads, in one command (facts/batch.Batch), every declared read not yet made:
-on a no-change converge, the first read is the only one. A fact no component declared is read
-on its own, as host.get_fact would. Reads of a fact that can merge them (ManagedState: the
+on a no-change converge, the first read is the only one, and it is started as soon as the
+host's deploy is prepared (`send_ahead`), while pyinfra prepares the other hosts. A fact no
+component declared is read on its own, as host.get_fact would. Reads of a fact that can merge them (ManagedState: the
 files and units each component manages) go as one read of all.
 
 A value read ahead for a component serves it only if no operation has run commands on the host
