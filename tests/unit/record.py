@@ -25,6 +25,7 @@ from wod_deploy import reads
 from wod_deploy.components import admin, firewall, jupyterhub, kernels, mailapi, nginx, packages, portal, system
 from wod_deploy.inventory import loaded
 from wod_deploy.operations.node import PUBLISH
+from wod_deploy.operations.venv import made_meanwhile
 from wod_deploy.settings import load_settings
 from wod_deploy.shell import sh
 
@@ -132,7 +133,7 @@ def operations(s) -> list[tuple]:
                     studdir=s.STUDDIR)
     specs = dict(venv=s.JPHUB, kernels=kernels.KERNELS)
     npm = dict(version=jupyterhub.NPM[0], sha512=jupyterhub.NPM[1], dest=f"{s.lib_dir}/npm")
-    pins = [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
+    pins = jupyterhub.pins(s)
     admin_user = dict(user=s.WODUSER, home=s.admin_home, shell="/bin/bash", create_home=True)
     rules = admin.sudoers_file(s)
     sudoers = dict(path=rules.path, content=rules.content)
@@ -146,6 +147,7 @@ def operations(s) -> list[tuple]:
          repair("kernels.kernelspecs", lambda _: specs)),
         ("venv", "in-place", "venv.venv", {"path": s.JPHUB, "pins": pins}, "", ""),
         ("venv", "pin-bumped", "venv.venv", {"path": s.JPHUB, "pins": [*pins[:-1], "sshkernel==0.11.0"]}, "", ""),
+        ("venv", "no-venv", "venv.venv", {"path": "/opt/absent-venv", "pins": pins}, "", ""),
         ("account", "in-place", "accounts.account", admin_user, "", ""),
         ("account", "home-taken", "accounts.account", admin_user, f"chown root {s.admin_home}",
          f"chown {s.WODUSER} {s.admin_home}"),
@@ -166,6 +168,10 @@ def operations(s) -> list[tuple]:
          {"local_tar": "workshops.tar", "digest": "0123456789abcdef0123", "dest": s.workshops_dir}, "", ""),
         ("apt_packages", "installed", "apt.apt_packages", {"packages": packages.packages(s)}, "", ""),
         ("apt_packages", "missing", "apt.apt_packages", {"packages": ["acl", "cowsay", "sl"]}, "", ""),
+        ("apt_packages", "meanwhile", "apt.apt_packages",
+         {"packages": ["acl", "cowsay", "sl"], "first": ["cowsay"],
+          "meanwhile": made_meanwhile("/opt/absent-venv", pins)},
+         "", ""),
         ("npm_cli", "in-place", "npm.npm_cli", npm, "", ""),
         ("npm_cli", "other-version", "npm.npm_cli", {**npm, "version": "10.9.8"}, "", ""),
         ("npm_global", "installed", "npm.npm_global", {"package": "configurable-http-proxy", "version": s.CHP_VERSION},

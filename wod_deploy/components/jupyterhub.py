@@ -114,10 +114,14 @@ def owned(s: Settings) -> list[managed.Item]:
     ]
 
 
+def pins(s: Settings) -> list[str]:
+    """The venv's packages, exact pins (name==version) only."""
+    return [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
+
+
 def pinned(s: Settings) -> dict[str, str]:
-    """{canonical name: version} of the pinned venv packages (settings accept exact pins only)."""
-    return {canonical(name): version for name, version in
-            (p.split("==", 1) for p in (*s.HUB_PACKAGES, *s.KERNEL_PACKAGES))}
+    """{canonical name: version} of the pinned venv packages."""
+    return {canonical(name): version for name, version in (p.split("==", 1) for p in pins(s))}
 
 
 @pyinfra_deploy("JupyterHub")
@@ -130,7 +134,7 @@ def deploy(settings: Settings):
                    reads.read(NpmGlobalVersion, package="configurable-http-proxy"))
     adoption = managed.deploy(first, "JupyterHub", read=items)
     packages = venv(name="JupyterHub venv: JupyterHub, JupyterLab and kernel packages (pinned)",
-                    path=s.JPHUB, pins=[*s.HUB_PACKAGES, *s.KERNEL_PACKAGES])
+                    path=s.JPHUB, pins=pins(s))
     moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
     # the schema itself is upgraded by the unit, before the hub starts on the new code
     server.shell(name="Back up the hub database (the venv's packages changed)",

@@ -8,7 +8,9 @@ from facts.deb import InstalledPackages
 from .. import reads
 from ..checks import expect
 from ..operations.apt import apt_packages
+from ..operations.venv import made_meanwhile
 from ..settings import Settings
+from .jupyterhub import pins
 
 # What the backend components themselves run: python venvs, node for the hub proxy (npm comes
 # from the npm registry: components/jupyterhub.NPM), ACLs.
@@ -23,7 +25,10 @@ def packages(s: Settings) -> list[str]:
 @pyinfra_deploy("Packages")
 def deploy(settings: Settings):
     reads.together(reads.read(InstalledPackages, packages=packages(settings)))
-    apt_packages(name="Install the backend's packages", packages=packages(settings))
+    # a fresh backend's hub venv is made while dpkg installs the rest: it needs python3-venv only,
+    # and dpkg and pip each took half of a first converge (operations/venv.py)
+    apt_packages(name="Install the backend's packages", packages=packages(settings), first=("python3-venv",),
+                 meanwhile=made_meanwhile(settings.JPHUB, pins(settings)))
 
 
 def checks(settings: Settings, probe):
