@@ -2,8 +2,9 @@
 
 The host is laid out by tests/fixtures/upstream-backend/layout.sh (what install_backend.yml and
 check_backend.yml leave: a WODUSER-owned venv with JupyterHub 3.1.1, its database in the venv's
-lib/, upstream's .procmailrc, students with homes full of work). The first converge pins an older
-JupyterHub than ours, so the second is a real pin bump of our own deploy.
+lib/, upstream's .procmailrc, its cron files and process killer, students with homes full of
+work). The first converge pins an older JupyterHub than ours, so the second is a real pin bump of
+our own deploy.
 """
 
 import json
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from wod_deploy.components.jupyterhub import BACKUPS
+from wod_deploy.components.system import RETIRED
 from wod_deploy.testing import hosts
 
 from .conftest import NAME, ROOT, Backend, S, changed, pyinfra, timing, wod_deploy
@@ -28,6 +30,11 @@ OLD_PIN = ("jupyterhub==5.4.6", "jupyterlab==4.6.6")  # bumped to the default pi
 OLD = ("--data", f"HUB_PACKAGES={json.dumps(OLD_PIN)}")
 OLD_DB = f"{S.JPHUB}/lib/jupyterhub.sqlite"
 DB = f"{S.hub_state}/jupyterhub.sqlite"
+
+# upstream's schedulers: each file, and where the adoption keeps it
+SCHEDULERS = {f"/etc/cron.d/{name}": f"{RETIRED}/cron.d/{name}" for name in ("wod-deliver", "wod-check-template")} | {
+    f"/etc/systemd/system/{unit}": f"{RETIRED}/systemd/{unit}" for unit in ("wod-kill-processes.service",
+                                                                             "wod-npm-app.service")}
 
 # Every name, type, size, owner and link target under /student, then every file's digest.
 HOMES = (f"cd {S.STUDDIR} && {{ find . -printf '%p %y %s %U %G %l\\n' | sort; "
@@ -75,6 +82,8 @@ def check(backend: Backend, *args: str) -> None:
 def test_a_converge_adopts_an_upstream_backend_keeping_homes_and_hub_users(upstream):
     homes = upstream.sh(HOMES).stdout
     users = users_in(upstream, OLD_DB)
+    schedulers = {path: upstream.sh(f"sha256sum < {path}").stdout for path in SCHEDULERS}
+    assert upstream.sh("systemctl is-active wod-kill-processes").stdout.strip() == "active"
     assert "student3" in users and "wodadmin" in users
     old_schema = schema(upstream, OLD_DB)
 
@@ -97,6 +106,13 @@ def test_a_converge_adopts_an_upstream_backend_keeping_homes_and_hub_users(upstr
     assert upstream.sh(f"find {S.JPHUB} ! -user root | head -3").stdout == ""
     stranger = upstream.sh(f"cat '{S.STUDDIR}/student3/my notes (draft).txt'", user="student4", check=False)
     assert stranger.returncode != 0 and "Permission denied" in stranger.stderr
+    # upstream's schedulers no longer run (its nightly Ansible would undo the adoption), and are kept
+    for path, kept in SCHEDULERS.items():
+        assert upstream.sh(f"test -e {path}", check=False).returncode == 1, f"{path} still in place"
+        assert upstream.sh(f"sha256sum < {kept}").stdout == schedulers[path], f"{kept} is not upstream's {path}"
+    assert upstream.sh("systemctl is-active wod-kill-processes; systemctl is-enabled wod-kill-processes",
+                       check=False).stdout.split()[0] == "inactive"
+    assert upstream.sh("pgrep -f '[w]od-kill-processes.pl'", check=False).returncode == 1
     check(upstream, *OLD)
 
     again, _, _ = pyinfra(*OLD, limit=HOST, env=ENV)

@@ -21,7 +21,7 @@ from facts.system import Container, SysctlValues
 
 from .. import managed, reads
 from ..checks import expect
-from ..managed import Directory, File, Service, render
+from ..managed import Directory, File, Moved, Service, render
 from ..operations.files import lines_present
 from ..settings import Settings
 from ..shell import sh
@@ -33,6 +33,8 @@ WATCHDOG_UNIT = "/etc/systemd/system/wod-watchdog.service"
 ADMIN_LIMITS = {"nproc": 800000, "nofile": 65535}
 BASHRC_LINES = ["ulimit -u 641465", "ulimit -n 65535"]
 PROFILE_LINES = ["export EDITOR=vim"]
+# Where upstream's own schedulers go when its backend is adopted: kept, no longer run.
+RETIRED = "/var/backups/wod-deploy/upstream"
 
 
 def sysctl_file(s: Settings) -> File:
@@ -50,9 +52,22 @@ def minute(s: Settings, salt: str) -> int:
     return int(hashlib.sha1(f"{s.WODBEEXTFQDN}{salt}".encode()).hexdigest(), 16) % 60
 
 
+def retired() -> list[Moved]:
+    """Upstream's schedulers on a backend its Ansible installed, moved aside before ours start.
+    wod-deliver would re-run check_backend.yml every night (the venv back to WODUSER, its own
+    config and .procmailrc), wod-check-template and wod-kill-processes run upstream's scripts
+    beside ours (the watchdog is wod-kill-processes, in Python). wod-npm-app: the api-db's pm2."""
+    crons = [Moved(f"/etc/cron.d/{name}", f"{RETIRED}/cron.d/{name}") for name in ("wod-deliver", "wod-check-template")]
+    units = [Moved(f"/etc/systemd/system/{unit}", f"{RETIRED}/systemd/{unit}",
+                   before=sh("systemctl disable --now %s 2>/dev/null || true", unit))
+             for unit in ("wod-kill-processes.service", "wod-npm-app.service")]
+    return [*crons, *units]
+
+
 def owned(s: Settings) -> list[managed.Item]:
     """Everything this component owns, in the order the deploy lays it down."""
     return [
+        *retired(),
         # on root's PATH, so root's alone (upstream gives both to WODUSER)
         Directory("/usr/local/bin"), Directory("/usr/local/share"),
         Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
@@ -98,7 +113,8 @@ def deploy(settings: Settings):
     for path, wanted in lines(s).items():
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
     code, unit = watchdog_files(s)
-    systemd.daemon_reload(name="Reload units (watchdog)", _if=ops[unit].did_change)
+    systemd.daemon_reload(name="Reload units (watchdog, upstream's retired)",
+                          _if=any_changed(ops[unit], *(ops[i] for i in retired() if i.path.endswith(".service"))))
     managed.deploy([i for i in items if isinstance(i, Service)], "System", read=items)
     systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
                     _if=any_changed(ops[code], ops[unit]))
