@@ -15,8 +15,10 @@ class Container(FactBase):
     of 6 ms of the host's CPU, at every converge."""
 
     def command(self) -> str:
-        return ("if [ -d /run/systemd/system ]; then { read -r kind < /run/systemd/container && echo \"$kind\"; } "
-                "2>/dev/null || echo none; else systemd-detect-virt --container 2>/dev/null || true; fi")
+        # `read` fails at a last line without a newline, having read it all the same
+        return ("if [ -d /run/systemd/system ]; then "
+                "{ { read -r kind || [ -n \"$kind\" ]; } < /run/systemd/container && echo \"$kind\"; } 2>/dev/null "
+                "|| echo none; else systemd-detect-virt --container 2>/dev/null || true; fi")
 
     def process(self, output: list[str]) -> str | None:
         value = output[0].strip()
