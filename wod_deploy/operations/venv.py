@@ -34,14 +34,15 @@ def _install(path: str, pins: list[str]) -> str:
 def made_meanwhile(path: str, pins: list[str]) -> str:
     """The venv made from nothing, quietly (the venv operation reports what fails): a command for
     the background, doing nothing where `path` exists (an upstream venv is adopted first)."""
-    return sh("[ -e %s ] || { ", path) + f"{_create(path)} && {_install(path, pins)}; }} >/dev/null 2>&1"
+    return sh("[ -e %s ]", path) + f" || {{ {_create(path)} && {_install(path, pins)}; }} >/dev/null 2>&1"
 
 
 @operation()
 def venv(path: str, pins: list[str]):
     """A venv at `path` (python3) holding every `name==version` of `pins`."""
     installed = reads.fact(VenvPackages, venv=path)
-    missing = [pin for pin in pins if installed.get(canonical(pin.split("==")[0])) != pin.split("==")[1]]
+    missing = [f"{name}=={version}" for name, version in (pin.split("==", 1) for pin in pins)
+               if installed.get(canonical(name)) != version]
     if not missing:
         host.noop(f"{path}: {' '.join(pins)} installed")
         return
