@@ -300,6 +300,7 @@ class Settings:
 
     # Where WoD's own code, configuration, logs and data live on a host (root's, 0755/0750).
     lib_dir = "/usr/local/lib/wod"
+    runtime_dir = f"{lib_dir}/wod_runtime"  # wod_deploy/runtime/, the package the backend runs
     etc_dir = "/etc/wod"
     log_dir = "/var/log/wod"
     data_dir = "/var/lib/wod"

@@ -10,8 +10,10 @@ import pytest
 
 from tests.fake_apidb import FakeApiDb
 from wod_deploy.components import workshops
-from wod_deploy.runtime import mailapi, render, watchdog
-from wod_deploy.runtime.mailapi import Rejected, parse
+from wod_deploy.runtime import accounts, actions, catalogue, homes, notebooks, render, variables, watchdog
+from wod_deploy.runtime.apidb import ApiDb
+from wod_deploy.runtime.hub import Hub
+from wod_deploy.runtime.message import Rejected, parse
 from wod_deploy.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workshops"
@@ -96,8 +98,8 @@ def test_rejected(cfg, raw, reason):
 
 
 def test_handle_logs_a_rejection_and_touches_nothing(cfg, monkeypatch):
-    monkeypatch.setattr(mailapi, "run", lambda *a, **k: pytest.fail("a rejected message ran a command"))
-    event = mailapi.handle(mail("CREATE 99 1"), cfg)
+    monkeypatch.setattr(accounts, "run", lambda *a, **k: pytest.fail("a rejected message ran a command"))
+    event = actions.handle(mail("CREATE 99 1"), cfg)
     assert event["outcome"] == "rejected"
     logged = json.loads(Path(cfg["log_file"]).read_text().splitlines()[-1])
     assert logged["outcome"] == "rejected" and "outside 1..20" in logged["reason"]
@@ -105,7 +107,7 @@ def test_handle_logs_a_rejection_and_touches_nothing(cfg, monkeypatch):
 
 def test_render_context_gives_per_student_ports(cfg):
     req = parse(mail("CREATE 5 1"), cfg)
-    ctx = mailapi.render_context(cfg, req, "pw")
+    ctx = variables.render_context(cfg, req, "pw")
     assert (ctx["STDID"], ctx["PASSSTU"], ctx["HTTPPORT"], ctx["BRANDING"]) == (5, "pw", 20004, "WoD")
 
 
@@ -115,13 +117,13 @@ def test_completion_counts_executed_code_cells(tmp_path):
     (tmp_path / "a.ipynb").write_text(json.dumps({"cells": cells[:2]}))
     (tmp_path / "b.ipynb").write_text(json.dumps({"cells": cells[2:]}))
     (tmp_path / "broken.ipynb").write_text("{not json")
-    assert mailapi.completion(tmp_path) == 67
-    assert mailapi.completion(tmp_path / "missing") == 0
+    assert notebooks.completion(tmp_path) == 67
+    assert notebooks.completion(tmp_path / "missing") == 0
 
 
 def test_workshop_meta_reads_reset_and_range(cfg):
-    assert mailapi.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20]}
-    assert mailapi.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
+    assert catalogue.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20]}
+    assert catalogue.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
 
 
 def proc(pid, ppid, uid, ticks, *argv, name="python3", started=None):
@@ -180,7 +182,7 @@ LOGIN = ("POST", "/api/login", {"username": "moderator", "password": "moderator-
 
 
 def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, apidb):
-    api = mailapi.ApiDb(cfg)
+    api = ApiDb(cfg)
     req = parse(mail("CREATE 3 42"), cfg)
     api.student(req.stdid, password="pw")
     api.customer(req, active=True)
@@ -193,7 +195,7 @@ def test_api_db_callbacks_log_in_afresh_for_every_call(cfg, apidb):
 
 
 def test_callbacks_the_api_db_missed_land_once_when_it_is_back(cfg, apidb):
-    api = mailapi.ApiDb(cfg)
+    api = ApiDb(cfg)
     port = apidb.port
     apidb.stop()
     api.customer(parse(mail("CLEANUP 3 42"), cfg), cleaned=True)
@@ -211,7 +213,7 @@ def test_callbacks_the_api_db_missed_land_once_when_it_is_back(cfg, apidb):
 
 def test_a_callback_older_than_its_ttl_is_dropped_and_counted(cfg, apidb):
     cfg["callback_ttl"] = 0
-    api = mailapi.ApiDb(cfg)
+    api = ApiDb(cfg)
     apidb.stop()
     api.student(3, assigned=False)
     assert api.flush() == {"landed": 0, "expired": 1, "pending": 0}
@@ -233,13 +235,13 @@ def test_reset_waits_for_cleaned_and_frees_the_range_capacity(cfg, apidb, monkey
     capacity to the range size, then resets each student and tells the api-db."""
     apidb.cleaned = [False, True]
     done = []
-    monkeypatch.setattr(mailapi, "rebuild_home", lambda cfg, n, *a, **k: done.append(("home", n)))
-    monkeypatch.setattr(mailapi, "set_password", lambda user, pw: done.append(("password", user)))
-    monkeypatch.setattr(mailapi, "evict", lambda cfg, hub, n: done.append(("evict", n)))
+    monkeypatch.setattr(homes, "rebuild_home", lambda cfg, n, *a, **k: done.append(("home", n)))
+    monkeypatch.setattr(accounts, "set_password", lambda user, pw: done.append(("password", user)))
+    monkeypatch.setattr(accounts, "evict", lambda cfg, hub, n: done.append(("evict", n)))
 
     req = parse(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
-    api = mailapi.ApiDb(cfg)
-    result = mailapi.reset(cfg, req, None, api)
+    api = ApiDb(cfg)
+    result = actions.reset(cfg, req, None, api)
     assert result["cleaned"] == "cleaned" and result["students"] == ["student1", "student2", "student3"]
     assert [c[1] for c in apidb.calls if c[0] == "GET"] == ["/api/customers/42", "/api/customers/42", "/api/workshops"]
     assert [n for what, n in done if what in ("evict", "home")] == [1, 1, 2, 2, 3, 3]
@@ -251,7 +253,7 @@ def test_reset_waits_for_cleaned_and_frees_the_range_capacity(cfg, apidb, monkey
 
 
 def test_no_api_db_configured_means_no_calls(cfg):
-    api = mailapi.ApiDb({**cfg, "apidb_url": ""})
+    api = ApiDb({**cfg, "apidb_url": ""})
     api.customer(parse(mail("CREATE 3 42"), cfg), active=True)  # nothing to reach: must not raise
     assert api.flush() == {"landed": 0, "expired": 0, "pending": 0} and api.wait_cleaned(42) == "no api-db"
 
@@ -302,10 +304,10 @@ def test_completion_reads_no_symlink_fifo_or_huge_file(tmp_path):
     (tmp_path / "link.ipynb").symlink_to(secret)  # would be root's file
     os.mkfifo(tmp_path / "hang.ipynb")  # would block a reader forever
     with open(tmp_path / "huge.ipynb", "wb") as f:
-        f.truncate(mailapi.MAX_NOTEBOOK + 1)
-    assert mailapi.completion(tmp_path) == 50
+        f.truncate(notebooks.MAX_NOTEBOOK + 1)
+    assert notebooks.completion(tmp_path) == 50
     (tmp_path.parent / "linked").symlink_to(tmp_path)
-    assert mailapi.completion(tmp_path.parent / "linked") == 0
+    assert notebooks.completion(tmp_path.parent / "linked") == 0
 
 
 def test_root_on_the_handlers_socket_needs_no_smtp_trail(cfg):
@@ -329,10 +331,10 @@ def test_work_done_as_a_participant_has_their_rights_and_a_time_bound():
 
     nobody = pwd.getpwnam("nobody")
     with pytest.raises(RuntimeError, match="PermissionError"):
-        mailapi.as_user(nobody, 10, Path("/etc/shadow").read_text)
+        accounts.as_user(nobody, 10, Path("/etc/shadow").read_text)
     with pytest.raises(RuntimeError, match="wait status"):
-        mailapi.as_user(nobody, 1, time.sleep, 30)
-    mailapi.as_user(nobody, 10, Path("/etc/hostname").read_text)  # what they may read, they read
+        accounts.as_user(nobody, 1, time.sleep, 30)
+    accounts.as_user(nobody, 10, Path("/etc/hostname").read_text)  # what they may read, they read
 
 
 def test_a_home_is_swapped_in_one_step(tmp_path):
@@ -342,11 +344,11 @@ def test_a_home_is_swapped_in_one_step(tmp_path):
     (home / "old.txt").write_text("old")
     fresh.mkdir()
     (fresh / "new.txt").write_text("new")
-    mailapi.exchange(fresh, home)
+    homes.exchange(fresh, home)
     assert [p.name for p in home.iterdir()] == ["new.txt"] and [p.name for p in fresh.iterdir()] == ["old.txt"]
     with pytest.raises(FileNotFoundError):
-        mailapi.exchange(tmp_path / "absent", home)
-    mailapi.synced(tmp_path)  # syncfs on the filesystem of the homes
+        homes.exchange(tmp_path / "absent", home)
+    homes.synced(tmp_path)  # syncfs on the filesystem of the homes
 
 
 def test_the_handler_waits_for_a_hub_that_is_starting(tmp_path):
@@ -360,7 +362,7 @@ def test_the_handler_waits_for_a_hub_that_is_starting(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    hub = mailapi.Hub({"hub_url": f"http://127.0.0.1:{port}", "hub_token_file": str(token), "hub_wait": 0})
+    hub = Hub({"hub_url": f"http://127.0.0.1:{port}", "hub_token_file": str(token), "hub_wait": 0})
     with pytest.raises(ConnectionRefusedError):
         hub.connected(urllib.parse.urlsplit(hub.url))
     server = socket.socket()

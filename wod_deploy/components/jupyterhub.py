@@ -27,9 +27,9 @@ from ..operations.npm import npm_cli, npm_global
 from ..operations.venv import venv
 from ..runtime import naming
 from ..settings import Settings
+from .system import runtime_module
 
 UNIT = "/etc/systemd/system/jupyterhub.service"
-RUNTIME = Path(__file__).parents[1] / "runtime"
 BACKUPS = "/var/backups/jupyterhub"  # a copy of the hub database before each upgrade
 # npm for the proxy alone, from the npm registry: Debian's npm is 351 more packages (28 s of a
 # first converge here). The registry's dist.integrity of npm 10.9.9, in hex (runs on Node >= 18.17).
@@ -55,10 +55,9 @@ def config_path(s: Settings) -> str:
 def hub_files(s: Settings) -> list[File]:
     """The hub's config, its unit and what the config imports: a change to any restarts the hub."""
     extra = {"admin_scopes": ADMIN_SCOPES, "handler_scopes": HANDLER_SCOPES, "config": config_path(s),
-             "student_name": naming.student_name("")}
+             "student_name": naming.student_name(""), "peers_sha1": runtime_module(s, "peers.py").want()["sha1"]}
     return [File(config_path(s), render("jupyterhub_config.py.j2", s, **extra, **tls_paths(s))),
             File(UNIT, render("jupyterhub.service.j2", s, **extra)),
-            File(f"{s.lib_dir}/peers.py", (RUNTIME / "peers.py").read_text()),  # imported by the config
             *tls(s)]
 
 
@@ -83,9 +82,10 @@ def database(s: Settings) -> str:
     return f"{s.hub_state}/jupyterhub.sqlite"
 
 
-def hubdb(s: Settings) -> File:
-    """The database helper: backup (deploy); tokens revoked, schema upgraded (unit, before start)."""
-    return File(f"{s.lib_dir}/hubdb.py", (RUNTIME / "hubdb.py").read_text())
+def hubdb(s: Settings) -> str:
+    """The database helper (shipped with the runtime): backup (deploy); tokens revoked, schema
+    upgraded (unit, before start)."""
+    return runtime_module(s, "hubdb.py").path
 
 
 def adopted(s: Settings) -> list[managed.Item]:
@@ -93,8 +93,7 @@ def adopted(s: Settings) -> list[managed.Item]:
     the database and cookie secret moved out of its lib/ (the hub stopped first)."""
     return [Directory(s.JPHUB, tree=True),
             *(Moved(f"{s.JPHUB}/lib/{name}", f"{s.hub_state}/{name}", before="systemctl stop jupyterhub || true")
-              for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret")),
-            hubdb(s)]
+              for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret"))]
 
 
 def token(s: Settings) -> Secret:
@@ -138,7 +137,7 @@ def deploy(settings: Settings):
     moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
     # the schema itself is upgraded by the unit, before the hub starts on the new code
     server.shell(name="Back up the hub database (the venv's packages changed)",
-                 commands=[f"{s.JPHUB}/bin/python3 -I {hubdb(s).path} backup {database(s)} {BACKUPS}"],
+                 commands=[f"{s.JPHUB}/bin/python3 -I {hubdb(s)} backup {database(s)} {BACKUPS}"],
                  _if=packages.did_change)
     npm_cli(name=f"npm {NPM[0]} (checked against the registry's sha512)", version=NPM[0], sha512=NPM[1],
             dest=npm_home(s))

@@ -3,13 +3,13 @@
 The api-db talks plain SMTP to POSTPORT, to WODUSER; postfix accepts it only from the api-db
 hosts (others are rejected at SMTP time) and delivers WODUSER's mail to the mail account
 (Settings.mail_user: no sudo, no shell), whose procmail passes the four actions to the handler's
-socket; the handler (runtime/mailapi.py) authenticates and validates each message as root.
+socket; the handler (wod_deploy/runtime, which the system component ships) authenticates and
+validates each message as root.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from pyinfra.api import DeployError
 from pyinfra.api import deploy as pyinfra_deploy
@@ -28,7 +28,6 @@ from ..operations.postfix import postfix
 from ..settings import Settings
 
 NOLOGIN = "/usr/sbin/nologin"
-RUNTIME = Path(__file__).parents[1] / "runtime"
 
 
 def config(s: Settings) -> str:
@@ -95,9 +94,6 @@ def owned(s: Settings) -> list[managed.Item]:
         Directory(s.mail_home, s.mail_user, s.mail_user, 0o750),
         Directory(f"{s.mail_home}/.mail", s.mail_user, s.mail_user, 0o750),
         File(f"{s.mail_home}/.procmailrc", render("procmailrc.j2", s), s.mail_user, s.mail_user, 0o600),
-        File(f"{s.lib_dir}/mailapi.py", (RUNTIME / "mailapi.py").read_text()),
-        File(f"{s.lib_dir}/naming.py", (RUNTIME / "naming.py").read_text()),
-        File(f"{s.lib_dir}/render.py", (RUNTIME / "render.py").read_text()),
         File("/usr/local/sbin/wod-mail-action", render("wod-mail-action.j2", s), mode=0o755),
         File("/usr/local/bin/wod-test-action", render("wod-test-action.j2", s), "root", s.WODUSER, 0o750),
         File(config(s), render("mailapi.json.j2", s, handler_config=handler_config(s)), "root", s.WODUSER, 0o640),

@@ -21,7 +21,7 @@ from facts.system import Container, SysctlValues
 
 from .. import managed, reads
 from ..checks import expect
-from ..managed import Directory, File, Moved, Service, render
+from ..managed import Directory, File, Gone, Moved, Service, render
 from ..operations.files import lines_present
 from ..settings import Settings
 from ..shell import sh
@@ -41,10 +41,24 @@ def sysctl_file(s: Settings) -> File:
     return File(SYSCTL_FILE, render("sysctl.conf.j2", s))
 
 
-def watchdog_files(s: Settings) -> list[File]:
-    """The watchdog's code and its unit: a change to either restarts it."""
-    return [File(f"{s.lib_dir}/watchdog.py", (RUNTIME / "watchdog.py").read_text()),
-            File(WATCHDOG_UNIT, render("wod-watchdog.service.j2", s))]
+def runtime(s: Settings) -> list[File]:
+    """The code the backend runs (wod_deploy/runtime/: the mail API, the watchdog, the hub's
+    helpers), shipped whole as the package wod_runtime: a new module needs no edit here. Here,
+    not in the mail API, because the hub's config and the watchdog import from it, and both start
+    before the mail API is laid down."""
+    return [File(f"{s.runtime_dir}/{module.name}", module.read_text()) for module in sorted(RUNTIME.glob("*.py"))]
+
+
+def runtime_module(s: Settings, name: str) -> File:
+    return next(f for f in runtime(s) if f.path == f"{s.runtime_dir}/{name}")
+
+
+# The runtime's modules as wod-deploy laid them out before wod_runtime/, beside it.
+FLAT_LAYOUT = ("mailapi.py", "naming.py", "render.py", "peers.py", "hubdb.py", "watchdog.py")
+
+
+def watchdog_unit(s: Settings) -> File:
+    return File(WATCHDOG_UNIT, render("wod-watchdog.service.j2", s))
 
 
 def minute(s: Settings, salt: str) -> int:
@@ -71,6 +85,7 @@ def owned(s: Settings) -> list[managed.Item]:
         # on root's PATH, so root's alone (upstream gives both to WODUSER)
         Directory("/usr/local/bin"), Directory("/usr/local/share"),
         Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
+        Directory(s.runtime_dir), *runtime(s), *(Gone(f"{s.lib_dir}/{name}") for name in FLAT_LAYOUT),
         Directory("/etc/skel/.ssh", mode=0o700),
         File("/etc/security/limits.d/wod.conf",
              render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS,
@@ -85,7 +100,7 @@ def owned(s: Settings) -> list[managed.Item]:
         File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
         File("/etc/cron.d/wod-cleanup-processes",
              render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
-        *watchdog_files(s),
+        watchdog_unit(s),
         Service("systemd-timesyncd", in_container=False),
         Service("cron"),
         Service("wod-watchdog"),
@@ -112,7 +127,7 @@ def deploy(settings: Settings):
                  _if=ops[sysctl_file(s)].did_change)
     for path, wanted in lines(s).items():
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
-    code, unit = watchdog_files(s)
+    code, unit = runtime_module(s, "watchdog.py"), watchdog_unit(s)  # a change to either restarts it
     systemd.daemon_reload(name="Reload units (watchdog, upstream's retired)",
                           _if=any_changed(ops[unit], *(ops[i] for i in retired() if i.path.endswith(".service"))))
     managed.deploy([i for i in items if isinstance(i, Service)], "System", read=items)

@@ -30,8 +30,7 @@ from ..checks import expect
 from ..local import state_dir
 from ..managed import Directory
 from ..operations.files import tree
-from ..runtime import mailapi as handler
-from ..runtime import render
+from ..runtime import render, variables
 from ..settings import Settings
 from ..sources import checkout
 from .mailapi import handler_config
@@ -175,7 +174,7 @@ def warn_unset_variables(settings: Settings) -> None:
     rejected), found by parsing their templates with the handler's own variable list."""
     cfg = handler_config(settings)
     for name, path in sorted(catalogue(settings).items()):
-        gaps = handler.unset_variables(cfg, name, path)
+        gaps = variables.unset_variables(cfg, name, path)
         if gaps:
             names = ", ".join(sorted(set().union(*gaps.values())))
             logger.warning(f"workshop {name} reads {names}, which nobody set (WORKSHOP_VARS): its CREATE will be "

@@ -1,0 +1,136 @@
+"""The four actions of the mail API (CREATE, CLEANUP, RESET, PURGE), and the handling of one
+message: parse, act under the students' locks, log the outcome, send the api-db's callbacks.
+
+One student's actions run one at a time, in arrival order; a home is rebuilt aside and swapped
+in, so a failed action leaves it as it was. Every message is logged with its outcome.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from . import accounts, catalogue, homes, hooks, naming, notebooks, variables
+from .apidb import ApiDb
+from .hub import Hub
+from .message import Rejected, Request, parse
+
+
+@contextmanager
+def students_locked(cfg: dict, numbers: range):
+    """One student's actions run one at a time, in arrival order: an exclusive lock per student,
+    held for the whole action and taken in ascending order (postfix delivers several at once)."""
+    locks = Path(cfg.get("lock_dir", "/run/wod-mail-api"))
+    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for n in numbers:
+            f = stack.enter_context(open(locks / f"{naming.student_name(n)}.lock", "w"))
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    gaps = variables.unset_variables(cfg, req.ws)
+    if gaps:
+        names = sorted(set().union(*gaps.values()))
+        raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
+                       f"read in {', '.join(sorted(gaps))})")
+    accounts.evict(cfg, hub, req.stdid)  # whatever the slot's last participant left behind
+    password = accounts.random_password()
+    ran = hooks.run_hooks(cfg, "create", req, req.stdid, password)
+    homes.rebuild_home(cfg, req.stdid, req.ws, variables.render_context(cfg, req, password),
+                 after=lambda: ran.extend(hooks.run_hooks(cfg, "post-copy", req, req.stdid, password)))
+    accounts.set_password(req.student, password)
+    hub.start(req.student)
+    api.student(req.stdid, password=password)
+    api.customer(req, active=True)
+    return {"workshop": req.ws, "hooks": ran}
+
+
+def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    """Local work first (it never waits for the api-db), then the callbacks."""
+    ran = hooks.run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
+    accounts.set_password(req.student, accounts.random_password())  # the participant's session is over
+    accounts.evict(cfg, hub, req.stdid)  # nothing of theirs still running (nor writing the notebooks read next)
+    percent = notebooks.completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
+    resets = catalogue.workshop_meta(cfg, req.ws)["reset"]
+    if not resets:
+        homes.rebuild_home(cfg, req.stdid)
+    api.customer(req, completionPercentage=percent)
+    api.student(req.stdid, assigned=resets)
+    if resets:
+        api.customer(req, active=False)
+    api.customer(req, cleaned=True)
+    return {"workshop": req.ws, "completion": percent, "hooks": ran}
+
+
+def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    if not catalogue.workshop_meta(cfg, req.ws)["reset"]:
+        raise Rejected(f"workshop {req.ws} does not reset")
+    cleaned = api.wait_cleaned(req.custid)
+    if len(req.numbers) > 1:
+        api.capacity(req.ws, len(req.numbers))
+    passwords = {n: accounts.random_password() for n in req.numbers}
+    for n, password in passwords.items():  # the reset scripts may need the new passwords
+        accounts.set_password(naming.student_name(n), password)
+    ran = hooks.run_hooks(cfg, "reset", req, req.stdid, passwords[req.stdid])
+    for n, password in passwords.items():
+        accounts.evict(cfg, hub, n)
+        homes.rebuild_home(cfg, n)
+        api.student(n, assigned=False, password=password)
+    return {"workshop": req.ws, "students": [naming.student_name(n) for n in req.numbers], "cleaned": cleaned,
+            "hooks": ran}
+
+
+def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
+    cleaned = api.wait_cleaned(req.custid)
+    accounts.evict(cfg, hub, req.stdid)
+    password = accounts.random_password()
+    accounts.set_password(req.student, password)
+    homes.rebuild_home(cfg, req.stdid)
+    api.student(req.stdid, assigned=False, password=password)
+    return {"cleaned": cleaned}
+
+
+HANDLERS = {"CREATE": create, "CLEANUP": cleanup, "RESET": reset, "PURGE": purge}
+
+
+def log(cfg: dict, **event) -> None:
+    event = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}
+    with open(cfg["log_file"], "a") as f:
+        f.write(json.dumps(event, sort_keys=True) + "\n")
+
+
+def handle(raw: bytes, cfg: dict, local_root: bool = False) -> dict:
+    """Parse, act, log; returns the logged event."""
+    try:
+        req = parse(raw, cfg, local_root)
+    except Rejected as exc:
+        event = {"outcome": "rejected", "reason": str(exc)}
+        log(cfg, **event)
+        return event
+    base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client}
+    api = ApiDb(cfg)
+    try:
+        with students_locked(cfg, req.numbers):
+            result = HANDLERS[req.action](cfg, req, Hub(cfg), api)
+        event = {**base, "outcome": "done", **result}
+    except Rejected as exc:
+        event = {**base, "outcome": "rejected", "reason": str(exc)}
+    except Exception as exc:  # logged, never half-done: homes are swapped in whole
+        event = {**base, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    if api.url:
+        event["callbacks"] = api.flush()
+    log(cfg, **event)
+    return event
+
+
+def flush(cfg: dict) -> dict:
+    """`wod-mail-action flush` (a timer): send the callbacks the api-db missed; log what moved."""
+    counts = ApiDb(cfg).flush()
+    if counts["landed"] or counts["expired"]:
+        log(cfg, action="FLUSH", outcome="done", callbacks=counts)
+    return counts

@@ -1,0 +1,84 @@
+"""A student's home, rebuilt aside and swapped in whole: a failed or interrupted action leaves the
+home as it was or complete, never half-written."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import accounts, naming, render
+
+RENAME_EXCHANGE, AT_FDCWD = 2, -100  # linux/fs.h, fcntl.h
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two paths in one step (renameat2 RENAME_EXCHANGE): there is no instant, not even
+    across a crash or a reboot, when either name is missing."""
+    if _libc.renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE):
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), f"{a} <-> {b}")
+
+
+def synced(directory: Path) -> None:
+    """Everything written to the filesystem holding `directory` is on disk (syncfs: that one
+    filesystem only, not the whole machine as sync would)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc.syncfs(fd):
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(directory))
+    finally:
+        os.close(fd)
+
+
+def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, after=None) -> None:
+    """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written,
+    and a backend stopped at any point (rebooted mid-CREATE) has the home as it was or complete.
+    `after` runs once the new home is in place; if it fails, the old home comes back."""
+    student, home = naming.student_name(n), Path(naming.student_home(cfg["studdir"], n))
+    account = pwd.getpwnam(student)
+    for left in home.parent.glob(f".{student}.*"):  # what a stopped rebuild left (we hold the lock)
+        shutil.rmtree(left, ignore_errors=True)
+    # a private directory beside the home (same filesystem: the swap is a rename), root's 0700
+    work = Path(tempfile.mkdtemp(prefix=f".{student}.", dir=home.parent))
+    fresh, stale = work / "new", work / "old"
+    try:
+        shutil.copytree("/etc/skel", fresh, symlinks=True)
+        if context is not None:
+            # rendered by a child that is the student: a template that escaped the sandbox
+            # could do no more than they can (work/ is 0711 and its name unguessable)
+            (fresh / ws).mkdir()
+            os.chown(fresh / ws, account.pw_uid, account.pw_gid)
+            os.chmod(work, 0o711)
+            accounts.as_user(account, cfg.get("render_timeout", 300), render.render_tree,
+                    Path(cfg["workshops_dir"]) / ws, fresh / ws, context, "localhost")
+        accounts.run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
+        os.chmod(fresh, naming.HOME_CHMOD)
+        for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
+            accounts.run(*argv)
+        synced(home.parent)  # the new home on disk before its name is: a power cut gives the old or the new
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    accounts.kill_processes(student)
+    if home.exists():
+        exchange(fresh, home)
+        os.rename(fresh, stale)
+    else:
+        os.rename(fresh, home)
+    try:
+        if after:
+            after()
+    except BaseException:
+        if stale.exists():
+            exchange(stale, home)
+        else:
+            os.rename(home, stale)
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
