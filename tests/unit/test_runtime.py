@@ -168,6 +168,25 @@ def test_watchdog_reads_a_non_dumpable_process_with_its_real_uid():
         child.kill()
 
 
+
+def test_watchdog_keeps_a_few_kib_of_a_two_megabyte_command_line():
+    """A participant's argv is theirs to make long: 2 MB of short arguments cost the watchdog what
+    it keeps (the program and one argument), never the whole line."""
+    import subprocess
+    import tracemalloc
+
+    child = subprocess.Popen(["/bin/sleep", "30", *["a"] * 180_000])
+    try:
+        time.sleep(0.3)
+        tracemalloc.start()
+        seen = watchdog.read(str(child.pid))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert seen.argv == ("/bin/sleep", "30") and peak < 64 * 1024, peak
+    finally:
+        child.kill()
+
+
 @pytest.fixture
 def apidb(cfg, tmp_path):
     fake = FakeApiDb()
@@ -238,6 +257,7 @@ def test_reset_waits_for_cleaned_and_frees_the_range_capacity(cfg, apidb, monkey
     monkeypatch.setattr(homes, "rebuild_home", lambda cfg, n, *a, **k: done.append(("home", n)))
     monkeypatch.setattr(accounts, "set_password", lambda user, pw: done.append(("password", user)))
     monkeypatch.setattr(accounts, "evict", lambda cfg, hub, n: done.append(("evict", n)))
+    monkeypatch.setattr(accounts, "close_login", lambda user: done.append(("closed", user)))
 
     req = parse(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
     api = ApiDb(cfg)
@@ -292,6 +312,23 @@ def test_a_template_cannot_reach_python_internals(tmp_path):
     (tmp_path / "src" / "evil.ipynb").write_text(PAYLOAD)
     with pytest.raises(jinja2.exceptions.SecurityError):
         render.render_tree(tmp_path / "src", tmp_path / "out", {}, host="localhost")
+
+
+def test_completion_survives_a_notebook_nested_past_the_parsers_depth(tmp_path):
+    (tmp_path / "a.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": 1}]}))
+    (tmp_path / "deep.ipynb").write_text("[" * 200_000)  # json.loads: RecursionError, not ValueError
+    (tmp_path / "deep-dict.ipynb").write_text('{"cells": ' + "[" * 100_000)
+    assert notebooks.completion(tmp_path) == 100
+
+
+def test_cleanup_goes_on_whatever_the_notebooks_raise(cfg, monkeypatch):
+    """A participant's files never stop the slot's end: completion 0, the reason logged."""
+    def boom(path):
+        raise OSError(40, "Too many levels of symbolic links")
+
+    monkeypatch.setattr(notebooks, "completion", boom)
+    assert actions.measured(Path("/nonexistent")) == (0, {"completion_error": "OSError: [Errno 40] Too many levels "
+                                                                               "of symbolic links"})
 
 
 def test_completion_reads_no_symlink_fifo_or_huge_file(tmp_path):

@@ -30,6 +30,17 @@ def set_password(user: str, password: str) -> None:
     run("chpasswd", input=f"{user}:{password}\n")
 
 
+def close_login(user: str) -> None:
+    """No login by any means once the slot is over: an expired account is refused by sshd (an
+    SSH key planted during the slot included), PAM (the hub's login) and su alike."""
+    run("usermod", "--expiredate", "1", user)
+
+
+def open_login(user: str) -> None:
+    """The next participant's: the expiry CLEANUP, RESET or PURGE set is lifted."""
+    run("usermod", "--expiredate", "", user)
+
+
 def as_user(account: pwd.struct_passwd, timeout: int, fn, *args) -> None:
     """fn(*args) in a child process that is the user (their uid and group only, no capability):
     whatever it reads, writes or signals, the kernel allows as for them. Bounded by `timeout`

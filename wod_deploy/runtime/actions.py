@@ -42,8 +42,9 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     password = accounts.random_password()
     ran = hooks.run_hooks(cfg, "create", req, req.stdid, password)
     homes.rebuild_home(cfg, req.stdid, req.ws, variables.render_context(cfg, req, password),
-                 after=lambda: ran.extend(hooks.run_hooks(cfg, "post-copy", req, req.stdid, password)))
+                       after=lambda: ran.extend(hooks.run_hooks(cfg, "post-copy", req, req.stdid, password)))
     accounts.set_password(req.student, password)
+    accounts.open_login(req.student)
     hub.start(req.student)
     api.student(req.stdid, password=password)
     api.customer(req, active=True)
@@ -54,8 +55,9 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     """Local work first (it never waits for the api-db), then the callbacks."""
     ran = hooks.run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
     accounts.set_password(req.student, accounts.random_password())  # the participant's session is over
+    accounts.close_login(req.student)  # and their keys with it (a reset workshop keeps the home)
     accounts.evict(cfg, hub, req.stdid)  # nothing of theirs still running (nor writing the notebooks read next)
-    percent = notebooks.completion(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
+    percent, unread = measured(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
     resets = catalogue.workshop_meta(cfg, req.ws)["reset"]
     if not resets:
         homes.rebuild_home(cfg, req.stdid)
@@ -64,7 +66,16 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     if resets:
         api.customer(req, active=False)
     api.customer(req, cleaned=True)
-    return {"workshop": req.ws, "completion": percent, "hooks": ran}
+    return {"workshop": req.ws, "completion": percent, "hooks": ran, **unread}
+
+
+def measured(notebook_dir: Path) -> tuple[int, dict]:
+    """The completion, and why it is 0 when the participant's files could not be read: whatever
+    they left, the slot ends (the home is erased after this)."""
+    try:
+        return notebooks.completion(notebook_dir), {}
+    except Exception as exc:
+        return 0, {"completion_error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
@@ -76,6 +87,7 @@ def reset(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     passwords = {n: accounts.random_password() for n in req.numbers}
     for n, password in passwords.items():  # the reset scripts may need the new passwords
         accounts.set_password(naming.student_name(n), password)
+        accounts.close_login(naming.student_name(n))
     ran = hooks.run_hooks(cfg, "reset", req, req.stdid, passwords[req.stdid])
     for n, password in passwords.items():
         accounts.evict(cfg, hub, n)
@@ -90,6 +102,7 @@ def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     accounts.evict(cfg, hub, req.stdid)
     password = accounts.random_password()
     accounts.set_password(req.student, password)
+    accounts.close_login(req.student)
     homes.rebuild_home(cfg, req.stdid)
     api.student(req.stdid, assigned=False, password=password)
     return {"cleaned": cleaned}

@@ -1,5 +1,6 @@
 """How far a participant got: the share of executed code cells in the workshop's notebooks, read
-as root from files the participant wrote (so nothing in them is trusted)."""
+as root from files the participant wrote (so nothing in them is trusted: each read is bounded in
+size and depth, and a file that is not a notebook counts as no cells)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ MAX_NOTEBOOK = 16 * 1024 * 1024
 
 def read_notebook(path: Path) -> dict | None:
     """A notebook the participant wrote, read as root without trusting it: no symlink followed,
-    no FIFO or device opened for reading (O_NONBLOCK, then a regular-file check), size-bounded."""
+    no FIFO or device opened for reading (O_NONBLOCK, then a regular-file check), size-bounded,
+    and nested no deeper than the parser's recursion limit (deeper raises RecursionError)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -24,7 +26,7 @@ def read_notebook(path: Path) -> dict | None:
             return None
         try:
             data = json.loads(f.read(MAX_NOTEBOOK + 1))
-        except ValueError:
+        except (ValueError, RecursionError, MemoryError):
             return None
     return data if isinstance(data, dict) else None
 

@@ -23,9 +23,13 @@ def _endpoint(field: str) -> tuple[str, int]:
     return str(ipaddress.IPv4Address(packed)), int(port, 16)
 
 
-def owner(table: str, local: tuple[str, int], remote: tuple[str, int]) -> int | None:
-    """The uid of the socket whose own address is `local` and whose peer is `remote`. Pure."""
-    for line in table.splitlines()[1:]:
+def owner(table, local: tuple[str, int], remote: tuple[str, int]) -> int | None:
+    """The uid of the socket whose own address is `local` and whose peer is `remote`, from the
+    table's lines (a file is read a line at a time: participants make the table as long as they
+    like). Pure."""
+    lines = iter(table.splitlines() if isinstance(table, str) else table)
+    next(lines, None)  # the header
+    for line in lines:
         fields = line.split()
         if len(fields) > 7 and (_endpoint(fields[1]), _endpoint(fields[2])) == (local, remote):
             return int(fields[7])
@@ -37,6 +41,6 @@ def peer_uid(sock: socket.socket, table_path: str = TABLE) -> int | None:
     try:
         mine, theirs = sock.getsockname()[:2], sock.getpeername()[:2]
         with open(table_path) as f:
-            return owner(f.read(), theirs, mine)
+            return owner(f, theirs, mine)
     except (OSError, ValueError):
         return None

@@ -24,6 +24,9 @@ MINERS = ("packetcrypt", "ethminer", "xmrig", "minerd", "cpuminer", "t-rex", "nb
 SERVER = "jupyterhub-singleuser"
 WINDOW, MAX_CPU = 300, 98.0
 TICKS = os.sysconf("SC_CLK_TCK")
+# What is read and kept of a command line: the program and its first argument (a miner's name, the
+# server's path) are all the choices use; a whole one would cost the watchdog megabytes per process.
+CMDLINE_READ, ARGS_KEPT = 4096, 2
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Proc:
     started: int  # clock ticks after boot: with the pid, names one process across samples
     ticks: int  # CPU time used so far (user + system)
     name: str
-    argv: tuple[str, ...]
+    argv: tuple[str, ...]  # the first ARGS_KEPT arguments
 
 
 def read(pid: str) -> Proc | None:
@@ -44,8 +47,9 @@ def read(pid: str) -> Proc | None:
             head, rest = f.read().rsplit(")", 1)
         with open(f"/proc/{pid}/status") as f:
             uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))  # the real uid
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = tuple(a.decode(errors="replace") for a in f.read().split(b"\0") if a)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # the participant writes it, up to 2 MB
+            head_of_argv = f.read(CMDLINE_READ).split(b"\0", ARGS_KEPT)[:ARGS_KEPT]
+        argv = tuple(a.decode(errors="replace") for a in head_of_argv if a)
     except (OSError, StopIteration, ValueError):
         return None
     stat = rest.split()
