@@ -3,6 +3,7 @@ each is refused with nothing of another student, of root or of the api-db change
 
 import json
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -237,3 +238,142 @@ def test_the_mail_pipeline_runs_as_an_account_without_sudo(backend):
     assert backend.act(f"CREATE {ME} 39")["outcome"] == "done"
     assert backend.sh(f"stat -c %U {S.mail_home}/.mail/procmail.log").stdout.strip() == S.mail_user
     backend.act(f"PURGE {ME} 39", body="")
+
+
+SPY = r"""
+import glob, json, os, subprocess, sys, time
+studdir, seconds = sys.argv[1], float(sys.argv[2])
+# CPU for everyone else (root's work on a home included) slowed, as a participant can
+burners = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(6)]
+named, fds, deadline = set(), {}, time.monotonic() + seconds
+while time.monotonic() < deadline:
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            argv = open(cmdline, "rb").read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        named.update(a for a in argv if a.startswith(studdir + "/."))
+    for path in named:
+        for p in (path, path + "/WKSHP-Test101"):
+            if p not in fds:
+                try:
+                    fds[p] = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+                except OSError:
+                    pass
+for b in burners:
+    b.kill()
+read = {}
+for path, fd in fds.items():  # what a descriptor kept from the first instant gives later
+    for name in os.listdir(fd):
+        try:
+            with open(os.open(name, os.O_RDONLY, dir_fd=fd), errors="replace") as f:
+                read[f"{path}/{name}"] = f.read()
+        except OSError:
+            pass
+print(json.dumps({"named": sorted(named), "opened": sorted(fds), "read": read}))
+"""
+
+
+def test_another_participant_sees_nothing_of_a_home_being_built(backend, untouched):
+    """A participant polls /proc for a path under STUDDIR on root's command lines (with CPU
+    burners slowing root down), opens whatever it finds and keeps the descriptor: three CREATEs
+    of a neighbour's seat later, nothing was named, nothing opened, nothing read."""
+    victim, home = THIRD, f"{S.STUDDIR}/student{ME}"
+    as_student(backend, f"cat > {home}/spy.py", stdin=SPY)
+    spy = subprocess.Popen(["docker", "exec", "-u", f"student{ME}", backend.host.container, "python3",
+                            f"{home}/spy.py", S.STUDDIR, "45"], stdout=subprocess.PIPE, text=True)
+    try:
+        passwords = []
+        for custid in (41, 42, 43):
+            assert backend.act(f"CREATE {victim} {custid}")["outcome"] == "done"
+            passwords.append(backend.password(victim))
+        seen = json.loads(spy.communicate(timeout=120)[0])
+    finally:
+        spy.kill()
+        backend.act(f"PURGE {victim} 43", body="")
+    leaked = [path for path, text in seen["read"].items() if any(p in text for p in passwords)]
+    assert (seen["named"], seen["opened"], leaked) == ([], [], []), seen
+
+
+def ssh_login(backend, user: str) -> bool:
+    """Whether `user` gets a shell over SSH with the key a participant planted (the test's own)."""
+    import paramiko
+
+    from wod_deploy.testing.hosts import ssh_key
+
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect("127.0.0.1", port=backend.host.ssh_port, username=user, key_filename=str(ssh_key()),
+                       allow_agent=False, look_for_keys=False, timeout=20)
+        _, out, _ = client.exec_command("id -un", timeout=20)
+        return out.read().decode().strip() == user
+    except paramiko.AuthenticationException:
+        return False
+    finally:
+        client.close()
+
+
+def plant_key(backend, user: str) -> None:
+    from wod_deploy.testing.hosts import ssh_key
+
+    as_student(backend, "install -d -m 0700 ~/.ssh && cat >> ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/*",
+               stdin=ssh_key().with_suffix(".pub").read_text())
+
+
+def test_a_key_planted_during_a_slot_logs_in_no_more_once_it_is_cleaned_up(backend, untouched):
+    """A workshop that resets keeps the home (the planted key with it) until RESET: the account
+    itself is closed at CLEANUP, for SSH, for the hub and for su alike."""
+    user = f"student{ME}"
+    assert backend.act(f"CREATE {ME} 44", body="WKSHP-Reset101\n")["outcome"] == "done"
+    plant_key(backend, user)
+    assert ssh_login(backend, user), "the planted key does not log in during the slot: the test proves nothing"
+    event = backend.act(f"CLEANUP {ME} 44", body="WKSHP-Reset101\n")
+    assert event["outcome"] == "done", event
+    assert backend.sh(f"test -s {S.STUDDIR}/{user}/.ssh/authorized_keys", check=False).returncode == 0
+    assert not ssh_login(backend, user)
+    backend.sh("chpasswd", stdin=f"{user}:Known-pw-7\n")  # whatever the password, no way in
+    assert backend.login(user, "Known-pw-7").status_code == 403 and not ssh_login(backend, user)
+    backend.act(f"PURGE {ME} 44", body="")
+    assert not ssh_login(backend, user)
+    assert backend.act(f"CREATE {ME} 45")["outcome"] == "done"  # the next participant's slot opens it
+    assert backend.login(user, backend.password(ME)).status_code == 302
+    backend.act(f"PURGE {ME} 45", body="")
+
+
+def test_a_notebook_that_breaks_the_parser_does_not_stop_cleanup(backend, untouched):
+    """A notebook nested 200000 deep (RecursionError in json) and one of 20 MB: completion is 0,
+    the reason logged, and the home is erased (a key planted in it with it)."""
+    user = f"student{ME}"
+    assert backend.act(f"CREATE {ME} 46")["outcome"] == "done"
+    ws = f"{S.STUDDIR}/{user}/WKSHP-Test101"
+    as_student(backend, f"python3 -c \"print('[' * 200000)\" > {ws}/deep.ipynb && "
+                        f"head -c 20000000 /dev/zero | tr '\\0' ' ' > {ws}/huge.ipynb")
+    plant_key(backend, user)
+    event = backend.act(f"CLEANUP {ME} 46")
+    assert event["outcome"] == "done" and event["completion"] == 0, event
+    assert backend.sh(f"ls -A {S.STUDDIR}/{user}").stdout.split() == backend.sh("ls -A /etc/skel").stdout.split()
+    assert not ssh_login(backend, user)
+    backend.act(f"PURGE {ME} 46", body="")
+
+
+WIDE = "import sys, time; time.sleep(120)"
+
+
+def test_a_participants_long_command_lines_cost_the_watchdog_no_memory(backend, untouched):
+    """Four processes of a participant, each with 150000 arguments on its command line of short arguments: one
+    sample of every process by the watchdog's own code keeps and peaks at what it did without."""
+    def sampled() -> tuple[int, int]:
+        probe = (f"import sys, tracemalloc; sys.path.insert(0, '{S.lib_dir}'); from wod_runtime import watchdog; "
+                 "tracemalloc.start(); kept = watchdog.sample(); print(*tracemalloc.get_traced_memory())")
+        return tuple(int(x) for x in backend.sh(f"python3 -I -c \"{probe}\"").stdout.split())
+
+    kept_before, peak_before = sampled()
+    as_student(backend, f"for i in 1 2 3 4; do nohup python3 -c '{WIDE}' $(seq 1 150000 | sed 's/.*/x/') "
+                        ">/dev/null 2>&1 & done; sleep 1")
+    try:
+        assert int(backend.sh(f"pgrep -c -u student{ME} python3").stdout) == 4
+        kept, peak = sampled()
+    finally:
+        backend.sh(f"pkill -u student{ME} python3", check=False)
+    assert kept < kept_before + 256 * 1024 and peak < peak_before + 1024 * 1024, (kept_before, kept, peak)

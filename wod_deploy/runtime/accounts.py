@@ -22,8 +22,8 @@ def random_password(length: int = 12) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def run(*argv: str, input: str | None = None) -> None:
-    subprocess.run(argv, input=input, text=True, check=True, capture_output=True)
+def run(*argv: str, input: str | None = None, cwd: Path | None = None) -> None:
+    subprocess.run(argv, input=input, text=True, check=True, capture_output=True, cwd=cwd)
 
 
 def set_password(user: str, password: str) -> None:

@@ -36,36 +36,65 @@ def synced(directory: Path) -> None:
         os.close(fd)
 
 
+def private_home(path: Path, account) -> None:
+    """An empty home that only the student may enter, before anything is put in it: whoever
+    learns the name, or opens it at any later instant, gets nothing."""
+    os.mkdir(path, 0o700)
+    os.chown(path, account.pw_uid, account.pw_gid)
+    os.chmod(path, naming.HOME_CHMOD)
+
+
+def skeleton(home: Path) -> None:
+    """/etc/skel's entries copied into `home`, links as links (not copytree onto the home itself:
+    it would give the home /etc/skel's mode at the end)."""
+    for entry in Path("/etc/skel").iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, home / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, home / entry.name, follow_symlinks=False)
+
+
+def owned_by(home: Path, account) -> None:
+    """Everything under `home` the student's, changed in this process (no command line names it).
+    Only for what root put there while no process of the student's could change the tree."""
+    for top, dirs, files in os.walk(home):
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), account.pw_uid, account.pw_gid)
+
+
 def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, after=None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written,
     and a backend stopped at any point (rebooted mid-CREATE) has the home as it was or complete.
+    The new home is the student's and 0700 before its first byte, and no command line names it.
     `after` runs once the new home is in place; if it fails, the old home comes back."""
     student, home = naming.student_name(n), Path(naming.student_home(cfg["studdir"], n))
     account = pwd.getpwnam(student)
     for left in home.parent.glob(f".{student}.*"):  # what a stopped rebuild left (we hold the lock)
         shutil.rmtree(left, ignore_errors=True)
-    # a private directory beside the home (same filesystem: the swap is a rename), root's 0700
+    # a private directory beside the home (same filesystem: the swap is a rename), root's 0700,
+    # then 0711 so that the student's renderer may pass through it to the home, theirs alone
     work = Path(tempfile.mkdtemp(prefix=f".{student}.", dir=home.parent))
     fresh, stale = work / "new", work / "old"
     try:
-        shutil.copytree("/etc/skel", fresh, symlinks=True)
+        private_home(fresh, account)
+        os.chmod(work, 0o711)
+        skeleton(fresh)
+        owned_by(fresh, account)
         if context is not None:
             # rendered by a child that is the student: a template that escaped the sandbox
-            # could do no more than they can (work/ is 0711 and its name unguessable)
+            # could do no more than they can
             (fresh / ws).mkdir()
             os.chown(fresh / ws, account.pw_uid, account.pw_gid)
-            os.chmod(work, 0o711)
             accounts.as_user(account, cfg.get("render_timeout", 300), render.render_tree,
-                    Path(cfg["workshops_dir"]) / ws, fresh / ws, context, "localhost")
-        accounts.run("chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(fresh))
-        os.chmod(fresh, naming.HOME_CHMOD)
-        for argv in naming.admin_acl_argv(cfg["wod_user"], str(fresh)):
-            accounts.run(*argv)
+                             Path(cfg["workshops_dir"]) / ws, fresh / ws, context, "localhost")
+        accounts.kill_processes(student)  # root walks the tree next: nothing of theirs may change it
+        for argv in naming.admin_acl_argv(cfg["wod_user"], "."):
+            accounts.run(*argv, cwd=fresh)  # relative: the home's path is on no command line
         synced(home.parent)  # the new home on disk before its name is: a power cut gives the old or the new
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    accounts.kill_processes(student)
+    accounts.kill_processes(student)  # none left in the old home as it goes
     if home.exists():
         exchange(fresh, home)
         os.rename(fresh, stale)
