@@ -385,3 +385,60 @@ def test_portal_drift_is_named_then_repaired(apidb, portal, tmp_path, case, brea
     assert results["results"]["failed_hosts"] == []
     assert wod_deploy("check", *args, env=env).returncode == 0, f"{case} not repaired"
     assert "defaced" not in requests.get(portal_url(portal), timeout=10).text
+
+
+def as_account(host: hosts.TestHost, user: str, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "exec", "-u", user, host.container, "sh", "-c", command], capture_output=True,
+                          text=True)
+
+
+def test_the_portals_build_account_cannot_make_root_publish_a_root_only_file(apidb, portal):
+    """wodfe leaves a process behind (as an npm install script can) that keeps swapping a page of
+    its build for a link to a root-only file, and a directory for a link to /root. Root
+    republishes (the served release was defaced): the process is ended first, and the release
+    holds nothing wodfe could not read, and no link."""
+    public = "/var/lib/wodfe/build/public"
+    as_account(portal, "root", "umask 077 && mkdir -p /root/d && echo root-only-7f3a | tee /root/secret.html "
+                               "> /root/d/x.html")
+    swap = (f"cd {public} && mkdir -p d && while :; do ln -sfn /root/secret.html l.tmp && mv -T l.tmp page.html; "
+            "echo mine > p.tmp && mv -T p.tmp page.html; mv -T d d.real; ln -sfn /root/d d; rm d; mv -T d.real d; done")
+    assert as_account(portal, "wodfe", f"nohup sh -c '{swap}' >/dev/null 2>&1 & sleep 1; pgrep -u wodfe").stdout
+    as_account(portal, "root", "echo defaced >> /opt/wod-portal/current/index.html")
+    try:
+        results, _, _ = site(apidb.host, limit=PORTAL)
+        assert results["results"]["failed_hosts"] == []
+        assert as_account(portal, "root", "pgrep -a -u wodfe").stdout == ""
+        release = served_release(portal)
+        assert as_account(portal, "root", f"grep -rl root-only-7f3a {release}/ || true").stdout == ""
+        assert as_account(portal, "root", f"find {release} ! -type f ! -type d").stdout == ""
+    finally:
+        as_account(portal, "root", f"pkill -KILL -u wodfe; cd {public} && rm -rf d d.real page.html l.tmp p.tmp "
+                                   "/root/d /root/secret.html; echo defaced >> /opt/wod-portal/current/index.html")
+        site(apidb.host, limit=PORTAL)
+
+
+def test_the_api_db_is_built_by_an_account_of_its_own_and_root_takes_only_what_it_reads(apidb, tmp_path):
+    """A source change rebuilds the api-db as wodapi-build (npm's tree is its own), which left a
+    process behind and links to the host's secrets among its modules: the process is ended before
+    root takes the build, and the app holds no link but its .env, and no secret of the host."""
+    builder, work, app = "wodapi-build", "/var/lib/wodapi-build/build", "/opt/wod-api-db/app"
+    assert apidb.sh(f"stat -c %U {work}/node_modules {work}/dist").stdout.split() == [builder, builder]
+    as_account(apidb.host, builder, f"cd {work}/node_modules && ln -sfn /etc/wod-api-db/jwt.secret leak.js && "
+                                    "ln -sfn /etc/wod-api-db leakdir && (nohup sleep 600 >/dev/null 2>&1 &)")
+    assert as_account(apidb.host, "root", f"pgrep -u {builder}").stdout
+    source = tmp_path / "wod-api-db"
+    shutil.copytree(UPSTREAM, source, ignore=shutil.ignore_patterns("node_modules", ".git"))
+    source.chmod(0o755)
+    (source / "README.md").write_text((UPSTREAM / "README.md").read_text() + "\na change of ours\n")
+    try:
+        results, _, seconds = site(apidb.host, "--data", f"WODAPIDBDIR={source}", limit=API_DB)
+        assert [n for n in changed(results) if n.startswith("Build")], changed(results)
+        timing("api-db rebuild after a source change, as wodapi-build (deploys/site.py)", seconds)
+        assert as_account(apidb.host, "root", f"pgrep -a -u {builder}").stdout == ""
+        assert apidb.sh(f"find {app} -type l").stdout.split() == [f"{app}/.env"]
+        secret = apidb.sh("cat /etc/wod-api-db/jwt.secret").stdout.strip()
+        assert len(secret) >= 32 and apidb.sh(f"grep -rlF {secret} {app}/ || true").stdout == ""
+        assert requests.get(f"{apidb.url}/workshops", timeout=10).status_code == 200
+    finally:
+        apidb.sh(f"rm -f {work}/node_modules/leak.js {work}/node_modules/leakdir")
+        site(apidb.host, limit=API_DB)

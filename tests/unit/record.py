@@ -24,7 +24,7 @@ from tests.unit.test_fixtures import HERE, fact_class, jsonable, operation, raw
 from wod_deploy import reads
 from wod_deploy.components import admin, firewall, jupyterhub, kernels, mailapi, nginx, packages, portal, system
 from wod_deploy.inventory import loaded
-from wod_deploy.operations.node import PUBLISH
+from wod_deploy.operations.node import PUBLISH, TAKE
 from wod_deploy.operations.venv import made_meanwhile
 from wod_deploy.settings import load_settings
 from wod_deploy.shell import sh
@@ -195,8 +195,8 @@ def operations(s) -> list[tuple]:
 
 SITE = {"served": portal.SERVED, "work": portal.WORK}
 DEFACE = f"echo defaced >> {portal.SERVED}/index.html && touch {portal.SERVED}/new.html"
-REPUBLISH = sh('r="$(readlink %s)" && sh -c %s publish "$r" %s %s', portal.SERVED, PUBLISH, portal.WORK,
-               portal.SERVED)
+REPUBLISH = sh('r="$(readlink %s)" && bash -c %s take %s %s "$r.new" && sh -c %s publish "$r" %s', portal.SERVED,
+               TAKE, portal.USER, f"{portal.WORK}/public", PUBLISH, portal.SERVED)
 DEFAULT_SITE = f"ln -s /etc/nginx/sites-available/default {nginx.DEFAULT_SITE}"
 PORTAL_FACTS = [
     ("ServedSite", "published", "node.ServedSite", SITE, "", ""),

@@ -5,7 +5,8 @@ the tree is shipped when its digest changed. On the host it is built once (depen
 package.json or its lock changed; src, routes, modules... through its own Babel preset) and run
 as `wodapi` with journald logs, restarted on failure, and only when the build or its environment
 changed. No pm2, no nodemon. Its environment (`/etc/wod-api-db/api-db.env`, 0600 `wodapi`, linked as
-the app's `.env`) holds the database password and the JWT secret, both made on the host.
+the app's `.env`) holds the database password and the JWT secret, both made on the host. npm and
+Babel run as `wodapi-build`, whose build root takes as operations/node.TAKE says.
 
 Schema, never lost: migrations forward only (sequelize-cli, as upstream), after a pg_dump kept on
 the host (the last 5), before the app starts; never db:drop nor reset-data.
@@ -34,7 +35,8 @@ from . import postgres
 
 ROOT = "/opt/wod-api-db"
 SOURCE, APP = f"{ROOT}/source", f"{ROOT}/app"
-USER = "wodapi"
+USER = "wodapi"  # runs the app
+BUILDER, WORK = "wodapi-build", "/var/lib/wodapi-build/build"  # builds it: nothing of it runs as root
 PACKAGES = ("nodejs", "npm", "build-essential", "python3", "curl")  # bcrypt builds with node-gyp
 COMPILED = ["src", "routes", "modules", "middleware", "models", "controllers", "config"]
 SKIPPED = {".git", "node_modules", "dist", "data", "ansible", "scripts", ".env"}
@@ -90,7 +92,8 @@ def secrets(s: Settings) -> dict[str, str]:
 
 
 def owned(s: Settings) -> list[managed.Item]:
-    return [Directory(ROOT), Secret(jwt_secret(s)), File(UNIT, render("wod-api-db.service.j2", s, root=APP, user=USER)),
+    return [Directory(ROOT), Directory(f"/var/lib/{BUILDER}", user=BUILDER, group=BUILDER, mode=0o750),
+            Secret(jwt_secret(s)), File(UNIT, render("wod-api-db.service.j2", s, root=APP, user=USER)),
             Service("wod-api-db")]
 
 
@@ -101,12 +104,15 @@ def deploy(settings: Settings):
     apt_packages(name="Node.js and what its native modules build with", packages=list(PACKAGES))
     server.user(name=f"Application account {USER}", user=USER, system=True, home=f"/var/lib/{USER}",
                 shell="/usr/sbin/nologin")
+    server.user(name=f"Build account {BUILDER}", user=BUILDER, system=True, home=f"/var/lib/{BUILDER}",
+                shell="/usr/sbin/nologin")
     items = owned(s)
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "api-db", read=items)
     tarball, digest = staged(s, name)
     tree(name="Application source (templates rendered)", local_tar=tarball, digest=digest, dest=SOURCE)
-    built = node_app(name="Build (npm install when the dependencies changed, Babel)", source=SOURCE, app=APP,
-                     digest=digest, compiled=COMPILED, env_file=env_path(s), overrides=OVERRIDES)
+    built = node_app(name=f"Build (as {BUILDER}: npm install when the dependencies changed, Babel)", source=SOURCE,
+                     app=APP, digest=digest, compiled=COMPILED, env_file=env_path(s), overrides=OVERRIDES,
+                     user=BUILDER, work=WORK)
     env = env_file(name=f"Environment {env_path(s)} (secrets added on the host)", path=env_path(s),
                    lines=env_lines(s, name), secrets=secrets(s), user=USER)
     # before the app starts: its sync() would make the tables the migrations create

@@ -13,31 +13,56 @@ from facts.node import BuiltFrom, PendingMigrations, ServedSite
 from ..shell import argv, sh
 
 
+# take USER WORK DEST: what USER built in WORK, as root's new DEST. Root never reads a tree that
+# USER can still change nor with more than USER's rights: every process of USER ended first (one
+# left by an npm install script could swap a link in mid-copy), then the tree read by USER (tar
+# keeps links as links and reads nothing USER could not), unpacked by root, which keeps files and
+# directories only (no link, FIFO or device)
+TAKE = """set -eo pipefail; user="$1" work="$2" dest="$3"
+runuser -u "$user" -- kill -KILL -1 2>/dev/null || true
+for i in $(seq 100); do pgrep -u "$user" >/dev/null || break; pkill -KILL -u "$user" || true; sleep 0.1; done
+if pgrep -u "$user" >/dev/null; then echo "processes of $user survive being killed" >&2; exit 1; fi
+rm -rf "$dest"; mkdir -m 0700 "$dest"
+runuser -u "$user" -- tar -C "$work" -cf - . | tar -C "$dest" -xf - --no-same-owner --no-same-permissions
+find "$dest" ! -type f ! -type d -delete; chown -R root:root "$dest"; chmod -R u=rwX,go=rX "$dest"
+"""
+
+
+def taken(user: str, work: str, dest: str) -> str:
+    return sh("bash -c %s take %s %s %s", TAKE, user, work, dest)
+
+
+def as_builder(user: str, work: str, steps: list[str]) -> str:
+    """`steps` run by `user` in `work` (its own, 0750), with its own HOME."""
+    return sh("install -d -o %s -g %s -m 0750 %s && runuser -u %s -- env HOME=%s sh -ec %s",
+              user, user, work, user, f"/var/lib/{user}", "\n".join([sh("cd %s", work), *steps]))
+
+
 @operation()
-def node_app(source: str, app: str, digest: str, compiled: list[str], env_file: str, overrides: dict[str, str]):
-    """`app` built from `source` (stamped `digest`): `npm install` unless the dependency files are
-    those of the current build (then its node_modules is copied), our `overrides` ({path: body})
-    written, the `compiled` directories through Babel (preset-env for this node), `.env` a link
-    to `env_file`."""
+def node_app(source: str, app: str, digest: str, compiled: list[str], env_file: str, overrides: dict[str, str],
+             user: str, work: str):
+    """`app` built from `source` (stamped `digest`) by the unprivileged `user` in `work`: `npm
+    install` unless package.json and its lock are those of its last build, our `overrides`
+    ({path: body}) written, the `compiled` directories through Babel (preset-env for this node);
+    then root takes the result (TAKE), links `.env` to `env_file` and swaps it in whole."""
     if host.get_fact(BuiltFrom, app=app) == digest:
         host.noop(f"{app} is built from {digest[:12]}")
         return
     new, old = f"{app}.new", f"{app}.old"
-    script = [
-        sh("rm -rf %s %s && cp -a %s %s && cd %s", new, old, source, new, new),
+    yield as_builder(user, work, [
+        sh("rsync -a --delete --exclude /node_modules --exclude /.wod-deps %s/ ./", source),
         'deps="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-64)"',
-        sh('if [ -d %s/node_modules ] && [ "$(cat %s 2>/dev/null)" = "$deps" ]; then cp -a %s/node_modules .; '
-           "else npm install --no-audit --no-fund --include=dev --loglevel=error; fi", app, f"{app}/.wod-deps", app),
-        'echo "$deps" > .wod-deps',
+        '[ -d node_modules ] && [ "$(cat .wod-deps 2>/dev/null)" = "$deps" ] || { rm -f .wod-deps && '
+        'npm install --no-audit --no-fund --include=dev --loglevel=error && echo "$deps" > .wod-deps; }',
         *(sh("printf '%%s' %s > %s", body, path) for path, body in sorted(overrides.items())),
         "printf '{\"presets\": [[\"%s/node_modules/@babel/preset-env\", {\"targets\": {\"node\": \"current\"}}]]}' "
         '"$PWD" > .wod-babel.json',
         sh("for d in %s; do [ ! -d \"$d\" ] || node_modules/.bin/babel --config-file \"$PWD/.wod-babel.json\" "
            "--copy-files \"$d\" -d \"dist/$d\" || exit 1; done", compiled),
-        sh("ln -sfn %s .env && echo %s > .wod-build && cd / && { [ ! -e %s ] || mv %s %s; } && mv %s %s && rm -rf %s",
-           env_file, digest, app, app, old, new, app, old),
-    ]
-    yield "set -e; " + " && ".join(script)
+    ])
+    yield taken(user, work, new)
+    yield sh("ln -sfn %s %s/.env && echo %s > %s/.wod-build && rm -rf %s && { [ ! -e %s ] || mv %s %s; } "
+             "&& mv %s %s && rm -rf %s", env_file, new, digest, new, old, app, app, old, new, app, old)
 
 
 @operation()
@@ -54,12 +79,11 @@ def migrations(app: str, user: str, database: str, backups: str, keep: int = 5):
     yield sh("cd %s && runuser -u %s -- env NODE_ENV=production node_modules/.bin/sequelize db:migrate", app, user)
 
 
-# publish RELEASE WORK SERVED: WORK/public copied as root's RELEASE (no links, read-only), its
-# manifest beside it (RELEASE.files, RELEASE.sha256), then SERVED switched to it in one rename
-PUBLISH = """set -e; r="$1"; rm -rf "$r.new"; cp -R "$2/public" "$r.new"; find "$r.new" -type l -delete
-chown -R root:root "$r.new"; chmod -R u=rwX,go=rX "$r.new"; cd "$r.new"; find . -type f | sort > "$r.files"
+# publish RELEASE SERVED: RELEASE.new (taken from the build) as RELEASE, its manifest beside it (RELEASE.files, RELEASE.sha256), then
+# SERVED switched to it in one rename
+PUBLISH = """set -e; r="$1"; cd "$r.new"; find . -type f | sort > "$r.files"
 xargs -d '\\n' sha256sum < "$r.files" > "$r.sha256"; cd /; rm -rf "$r"; mv "$r.new" "$r"
-ln -sfn "$r" "$3.new"; mv -T "$3.new" "$3"
+ln -sfn "$r" "$2.new"; mv -T "$2.new" "$2"
 """
 
 
@@ -79,7 +103,6 @@ def static_site(source: str, digest: str, user: str, work: str, releases: str, s
         return
     if state.get("built") != digest[:16]:
         steps = [
-            sh("cd %s", work),
             "rm -f .wod-built",
             sh("rsync -a --delete --exclude /node_modules --exclude /.cache --exclude '/.wod-*' %s/ ./", source),
             'deps="$(sha256sum package.json | cut -c1-64)"',
@@ -90,9 +113,9 @@ def static_site(source: str, digest: str, user: str, work: str, releases: str, s
             "tail -n 10 .wod-build.log >&2; exit 1; }",
             sh("echo %s > .wod-built", digest[:16]),
         ]
-        yield sh("install -d -o %s -g %s -m 0750 %s && runuser -u %s -- env HOME=%s sh -ec %s",
-                 user, user, work, user, f"/var/lib/{user}", "\n".join(steps))
-    yield sh("install -d -m 0755 %s && sh -c %s publish %s %s %s", releases, PUBLISH, release, work, served)
+        yield as_builder(user, work, steps)
+    yield sh("install -d -m 0755 %s && ", releases) + taken(user, f"{work}/public", f"{release}.new")
+    yield sh("sh -c %s publish %s %s", PUBLISH, release, served)
     # the previous release stays, for a quick way back; older ones go
     yield sh("cd %s && ls -1t | grep -E '^[0-9a-f]{16}$' | grep -v %s | tail -n +2 "
              "| while read r; do rm -rf \"$r\" \"$r.sha256\" \"$r.files\"; done", releases, digest[:16])
