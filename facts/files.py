@@ -87,7 +87,9 @@ class EnvFile(FactBase):
     matches its file, "owner": "user:group", "mode": 0o600}``, or None when it is absent."""
 
     def command(self, path: str, secrets: dict[str, str]) -> str:
-        checks = "".join(sh(' && grep -qxF "%s=$(cat %s 2>/dev/null)" %s', key, file, path)
+        # the line each secret makes goes to grep as its pattern file, on a pipe: a secret is never on a
+        # command line, where any local account reads it (printf is the shell's own)
+        checks = "".join(sh(" && printf '%%s=%%s\\n' %s \"$(cat %s 2>/dev/null)\" | grep -qxF -f - %s", key, file, path)
                          for key, file in sorted(secrets.items()))
         return sh("[ -f %s ] || exit 0; head -n1 %s; stat -c '%%U:%%G %%a' %s; ", path, path, path) + \
             f"{{ true{checks}; }} && echo secrets-match || echo secrets-stale"
