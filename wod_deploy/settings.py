@@ -153,6 +153,11 @@ class Settings:
     APIDB_ADDRESSES: tuple[str, ...] = setting((), _networks, "a list of IP addresses (derived from the api_db hosts)",
                                                "the api-db hosts' addresses as the backend sees them "
                                                "(each host's wod_address, ssh_hostname or name)")
+    APIDB_PEERS: tuple[str, ...] = setting((), _networks, "a list of IP addresses (derived from the backend and "
+                                           "frontend hosts)", "who reaches WODAPIDBPORT when the portal proxies the "
+                                           "api-db (WODAPIDBEXTURL a path): the backends and the portals")
+    APIDB_CLIENTS: tuple[str, ...] = setting((), _networks, "a list of IP addresses or networks",
+                                             "who else may reach WODAPIDBPORT when the portal proxies the api-db")
     WODAPIDBURL: str = setting("", lambda v: _str(v) and (v == "" or re.match(r"^https?://[^\s]+$", v) is not None),
                                "empty or an http(s) URL",
                                "api-db callbacks (e.g. http://api.example.org:8021/api); empty: no callbacks")
@@ -298,6 +303,15 @@ class Settings:
         """Who may talk SMTP to POSTPORT (beyond localhost): the api-db hosts."""
         return sorted({*self.APIDB_ADDRESSES, *self.MAILAPI_CLIENTS})
 
+    @property
+    def api_clients(self) -> list[str] | None:
+        """Who may reach WODAPIDBPORT: None (anyone) when browsers call the api-db directly
+        (WODAPIDBEXTURL a URL); else the backends, the portals and APIDB_CLIENTS (the portal's
+        nginx is the one way in for browsers, with its rate limit)."""
+        if not self.WODAPIDBEXTURL.startswith("/"):
+            return None
+        return sorted({*self.APIDB_PEERS, *self.APIDB_CLIENTS})
+
     # Where WoD's own code, configuration, logs and data live on a host (root's, 0755/0750).
     lib_dir = "/usr/local/lib/wod"
     runtime_dir = f"{lib_dir}/wod_runtime"  # wod_deploy/runtime/, the package the backend runs
@@ -359,14 +373,14 @@ def _unknown_near_misses(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def apidb_addresses(inventory) -> list[str]:
-    """IP addresses of the inventory's api_db hosts, as the backend sees them.
+def group_addresses(inventory, groups: tuple[str, ...]) -> list[str]:
+    """IP addresses of the inventory's hosts in `groups`, as other hosts see them.
 
     Per host: `wod_address`, else `ssh_hostname`, else its name; names are resolved here.
     """
-    group = inventory.get_group("api_db", []) if inventory is not None else []
+    hosts = [h for g in groups for h in (inventory.get_group(g, []) if inventory is not None else [])]
     addresses = []
-    for host in group:
+    for host in hosts:
         name = host.data.get("wod_address") or host.data.get("ssh_hostname") or host.name
         try:
             addresses.append(str(ipaddress.ip_address(name)))
@@ -374,8 +388,8 @@ def apidb_addresses(inventory) -> list[str]:
             try:
                 addresses.append(socket.gethostbyname(name))
             except OSError as exc:
-                raise SettingsError([f"api_db host {host.name}: address {name!r} does not resolve ({exc}); "
-                                     f"set wod_address for it in the inventory"]) from None
+                raise SettingsError([f"{'/'.join(groups)} host {host.name}: address {name!r} does not resolve "
+                                     f"({exc}); set wod_address for it in the inventory"]) from None
     return sorted(set(addresses))
 
 
@@ -436,12 +450,14 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
     """
     values = data.dict() if hasattr(data, "dict") else dict(data)
     if inventory is not None and "APIDB_ADDRESSES" not in values:
-        values["APIDB_ADDRESSES"] = apidb_addresses(inventory)
+        values["APIDB_ADDRESSES"] = group_addresses(inventory, ("api_db",))
     if not values.get("WODBEEXTFQDN"):
         values["WODBEEXTFQDN"] = host if host and re.match(r"^[A-Za-z0-9.-]+$", host) else "localhost"
     api_dbs = {h.name for h in inventory.get_group("api_db", [])} if inventory is not None else set()
     if host in api_dbs and "LOCATIONS" not in values:
         values["LOCATIONS"] = locations(inventory)
+    if host in api_dbs and "APIDB_PEERS" not in values:
+        values["APIDB_PEERS"] = group_addresses(inventory, ("backend", "frontend"))
     if inventory is not None and not values.get("APIDB_UPSTREAM"):
         values["APIDB_UPSTREAM"] = apidb_upstream(inventory, values.get("WODAPIDBPORT", default("WODAPIDBPORT")))
     if inventory is not None and "BASESTDID" not in values:

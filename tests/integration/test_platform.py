@@ -136,6 +136,21 @@ def test_postgres_is_closed_to_the_backend_and_the_api_open(backend, apidb):
     assert listening and listening <= {"127.0.0.1:5432", "[::1]:5432"}, listening
 
 
+def test_the_api_db_port_is_closed_to_the_world_while_the_portal_proxies_it(backend, apidb, portal):
+    """A client at an address of no backend nor portal (a fresh container beside them) cannot
+    reach WODAPIDBPORT: browsers come through the portal's /api, with its rate limit."""
+    import docker
+
+    from wod_deploy.testing.image import host_image
+
+    client = docker.from_env()
+    probe = (f"import socket\ntry:\n    socket.create_connection(('{apidb.host.address}', {S.WODAPIDBPORT}), "
+             "timeout=5).close(); print('open')\nexcept OSError:\n    print('closed')\n")
+    seen = client.containers.run(host_image(client), ["python3", "-c", probe], entrypoint=[], remove=True)
+    assert seen.decode().strip() == "closed"
+    assert requests.get(portal_url(portal, "/api/workshops?active=true"), timeout=10).status_code == 200
+
+
 def test_check_passes_on_the_three_hosts(backend, apidb, tmp_path):
     proc = wod_deploy("check", "inventories/docker.py", *SOURCES, "--data",
                       f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api", "--data",
@@ -442,3 +457,38 @@ def test_the_api_db_is_built_by_an_account_of_its_own_and_root_takes_only_what_i
     finally:
         apidb.sh(f"rm -f {work}/node_modules/leak.js {work}/node_modules/leakdir")
         site(apidb.host, limit=API_DB)
+
+
+# An audit wrapper: each program a root shell finds on sudo's PATH (/usr/local/sbin first) is this
+# script, which records its argv as any local account would read it in /proc, then runs it
+AUDIT = r"""#!/bin/sh
+{ printf '%s\036' "${0##*/}" "$@"; printf '\035'; } >> /run/wod-argv.log
+for d in /usr/sbin /usr/bin /sbin /bin; do [ -x "$d/${0##*/}" ] && exec "$d/${0##*/}" "$@"; done
+exit 127
+"""
+
+
+def test_no_secret_is_on_a_command_line_during_a_converge_or_a_check(apidb):
+    """Every argv of a converge and a check of the api-db host recorded: none holds the JWT
+    secret, the database password or the api-db users' passwords."""
+    subprocess.run(["docker", "exec", "-i", apidb.host.container, "sh", "-c",
+                    "cat > /usr/local/lib/wod-argv-audit && chmod 0755 /usr/local/lib/wod-argv-audit && "
+                    "install -m 0666 /dev/null /run/wod-argv.log && for p in /usr/bin/* /usr/sbin/*; do "
+                    "[ -x \"$p\" ] && [ ! -e \"/usr/local/sbin/${p##*/}\" ] && "
+                    "ln -s /usr/local/lib/wod-argv-audit \"/usr/local/sbin/${p##*/}\"; done; true"],
+                   input=AUDIT, text=True, check=True)
+    try:
+        results, _, _ = site(apidb.host, limit=API_DB)
+        assert results["results"]["failed_hosts"] == []
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", API_DB, *SOURCES, env=SITE_ENV)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finally:
+        apidb.sh("find /usr/local/sbin -lname /usr/local/lib/wod-argv-audit -delete")
+    argvs = [record.split("\036")[:-1] for record in apidb.sh("cat /run/wod-argv.log").stdout.split("\035") if record]
+    assert any(a[0] == "grep" and "-f" in a for a in argvs), "the env file's secrets were not compared"
+    secrets = {"the JWT secret": apidb.sh("cat /etc/wod-api-db/jwt.secret").stdout.strip(),
+               "the database password": apidb.sh("cat /etc/wod-api-db/postgres.secret").stdout.strip(),
+               **{f"${k}": v for k, v in PASSWORDS.items()}}
+    assert all(len(v) >= 8 for v in secrets.values()), secrets.keys()
+    seen = {name: [a[:3] for a in argvs if any(value in arg for arg in a)] for name, value in secrets.items()}
+    assert not any(seen.values()), seen

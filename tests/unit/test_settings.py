@@ -162,3 +162,21 @@ def test_backends_ranges_follow_the_inventory_and_overlaps_name_both_hosts():
     clash = Inventory((["be-1", ("be-2", {"BASESTDID": 3})], {}), backend=(["be-1", "be-2"], {"USERMAX": 5}))
     assert overlapping_ranges(clash) == [
         "BASESTDID: backends be-1 (ids 1..5) and be-2 (ids 4..8) overlap in the api-db"]
+
+
+def test_the_api_db_port_is_open_to_its_peers_only_while_the_portal_proxies_it():
+    from pyinfra.api import Inventory
+
+    from wod_deploy.components.firewall import rules
+
+    inventory = Inventory((["api-1", "be-1", "fe-1"], {}), api_db=([("api-1", {"wod_address": "10.0.0.1"})], {}),
+                          backend=([("be-1", {"wod_address": "10.0.0.2"})], {}),
+                          frontend=([("fe-1", {"wod_address": "10.0.0.3"})], {}))
+    api = inventory.get_host("api-1")
+    s = load_settings({**api.data.dict(), "APIDB_CLIENTS": ["192.0.2.0/24"]}, host="api-1", inventory=inventory)
+    assert s.APIDB_PEERS == ("10.0.0.2", "10.0.0.3")
+    assert [r for r in rules(s, ("api_db",)) if str(s.WODAPIDBPORT) in r] == [
+        f"ufw allow from {a} to any port {s.WODAPIDBPORT} proto tcp" for a in ("10.0.0.2", "10.0.0.3", "192.0.2.0/24")]
+    direct = load_settings({**api.data.dict(), "WODAPIDBEXTURL": "https://api.example.org/api"}, host="api-1",
+                           inventory=inventory)
+    assert f"ufw allow {s.WODAPIDBPORT}/tcp" in rules(direct, ("api_db",))

@@ -1,6 +1,6 @@
 """The ufw firewall: incoming denied but SSH and each role's own services: on a backend the hub
-and POSTPORT from the api-db hosts; on an api-db its API (PostgreSQL stays closed); on a portal
-its port."""
+and POSTPORT from the api-db hosts; on an api-db its API, to the backends and portals only when the portal proxies it
+(PostgreSQL stays closed); on a portal its port."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ def rules(s: Settings, groups=("backend",)) -> list[str]:
     if "backend" in groups:  # the hub for all, the mail API only for the api-db hosts
         found += [f"ufw allow {s.WODBEPORT}/tcp",
                   *(f"ufw allow from {client} to any port {s.POSTPORT} proto tcp" for client in s.mail_clients)]
-    if "api_db" in groups:
-        found.append(f"ufw allow {s.WODAPIDBPORT}/tcp")
+    if "api_db" in groups:  # for all only when browsers call it directly
+        clients = s.api_clients
+        found += ([f"ufw allow {s.WODAPIDBPORT}/tcp"] if clients is None else
+                  [f"ufw allow from {client} to any port {s.WODAPIDBPORT} proto tcp" for client in clients])
     if "frontend" in groups:
         found.append(f"ufw allow {s.WODFEPORT}/tcp")
     return list(dict.fromkeys(found))

@@ -184,5 +184,7 @@ def inventory_entry(host: TestHost) -> tuple[str, dict]:
             # the machine running the tests plays the api-db: it sends the mail API through
             # the published port, so the backend sees it as the Docker gateway
             "MAILAPI_CLIENTS": [host.gateway],
+            # and a browser, or the api-db's admin, calling it through its published port
+            "APIDB_CLIENTS": [host.gateway],
         },
     )
