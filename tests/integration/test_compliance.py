@@ -9,6 +9,8 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
+from wod_deploy.components.students import protected
+
 from .conftest import NAME, ROOT, S, changed, pyinfra
 
 pytestmark = pytest.mark.integration
@@ -47,6 +49,7 @@ def test_converged_backend_is_compliant_and_the_check_changes_nothing(backend, t
 
 
 # (case, command that breaks the host, check id, resource) -- the drift catalogue
+SWEPT = f"{' '.join(protected(S))} as student{S.USERMIN}"
 DRIFTS = [
     ("student-deleted", "userdel student6", "students.account", "student6"),
     ("student-uid-changed", "usermod -u 2999 student7", "students.account", "student7"),
@@ -94,6 +97,10 @@ DRIFTS = [
     ("login-limits-removed", "sed -i '/nproc/d' /etc/security/limits.d/wod.conf", "system.file",
      "/etc/security/limits.d/wod.conf"),
     ("mail-account-given-a-shell", f"usermod -s /bin/bash {S.mail_user}", "mailapi.account", f"user {S.mail_user}"),
+    # what only a student's write access shows (find -writable as student1), not a managed item's state
+    ("hub-directory-world-writable", f"chmod o+w {S.JPHUB}/lib", "students.nothing_writable", SWEPT),
+    ("hub-program-given-to-a-student", f"chown student{S.USERMIN} {S.JPHUB}/bin/jupyterhub",
+     "students.nothing_writable", SWEPT),
 ]
 
 

@@ -22,10 +22,13 @@ def protected(s: Settings) -> list[str]:
 @pyinfra_deploy("Students")
 def deploy(settings: Settings):
     s = settings
+    first = s.student(s.USERMIN).name
     reads.together(reads.read(StudentAccounts, studdir=s.STUDDIR))
+    reads.together(reads.read(WritablePaths, user=first, paths=protected(s)))
     ops.students(name=f"Students {s.USERMIN}..{s.USERMAX} (accounts, homes, ACLs)", usermin=s.USERMIN,
                  usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER, studdir=s.STUDDIR,
                  clean=s.CLEAN)
+    ops.nothing_writable(name=f"Nothing WoD runs as root writable by {first}", user=first, paths=protected(s))
 
 
 def _describe(user, gid, home, admin) -> str:
@@ -58,4 +61,5 @@ def checks(settings: Settings, probe):
     writable = probe(WritablePaths, user=first.name, paths=protected(s))
     yield expect("students.nothing_writable", f"{' '.join(protected(s))} as {first.name}", "nothing writable",
                  "nothing writable" if not writable else f"{len(writable)} writable: " + " ".join(writable[:5]),
-                 "a student can write there: find the path's owner and mode, fix it, then converge")
+                 "converge removes others' write bit and takes back what a student owns; write given by an "
+                 "ACL entry is left to you (setfacl -x), as its author meant it")

@@ -1,7 +1,7 @@
 """Node.js applications built on the host from a source tree (operations/files.tree put it there):
 dependencies installed only when package.json or its lock changed; a server application compiled
-once with its own Babel and swapped in whole, a static site built by an unprivileged user and
-published as a read-only release (facts/node.py)."""
+once with its own Babel and swapped in whole, a static site published as a read-only release
+(facts/node.py). Each is built by an account of its own, and root takes the result as TAKE says."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pyinfra.api import operation
 from facts.node import BuiltFrom, PendingMigrations, ServedSite
 
 from ..shell import argv, sh
-
 
 # take USER WORK DEST: what USER built in WORK, as root's new DEST. Root never reads a tree that
 # USER can still change nor with more than USER's rights: every process of USER ended first (one
@@ -79,8 +78,8 @@ def migrations(app: str, user: str, database: str, backups: str, keep: int = 5):
     yield sh("cd %s && runuser -u %s -- env NODE_ENV=production node_modules/.bin/sequelize db:migrate", app, user)
 
 
-# publish RELEASE SERVED: RELEASE.new (taken from the build) as RELEASE, its manifest beside it (RELEASE.files, RELEASE.sha256), then
-# SERVED switched to it in one rename
+# publish RELEASE SERVED: RELEASE.new (taken from the build) as RELEASE, its manifest beside it
+# (RELEASE.files, RELEASE.sha256), then SERVED switched to it in one rename
 PUBLISH = """set -e; r="$1"; cd "$r.new"; find . -type f | sort > "$r.files"
 xargs -d '\\n' sha256sum < "$r.files" > "$r.sha256"; cd /; rm -rf "$r"; mv "$r.new" "$r"
 ln -sfn "$r" "$2.new"; mv -T "$2.new" "$2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyinfra import host, logger
 from pyinfra.api import StringCommand, operation
 
+from facts.files import WritablePaths
 from facts.students import StudentAccounts
 
 from .. import reads
@@ -66,7 +67,7 @@ def _functions(admin: str) -> str:
         f"add_user() {{ useradd -M -u $((UIDBASE + $1)) -g {name} -d {home} -s {naming.SHELL} -c {name} {name}; }}",
         f"fix_uid() {{ usermod -u $((UIDBASE + $1)) {name}; }}",
         f"fix_user() {{ usermod -g {name} -d {home} -s {naming.SHELL} {name}; }}",
-        f"add_home() {{ h={home}; install -d \"$h\"; cp -a /etc/skel/. \"$h/\"; "
+        f"add_home() {{ h={home}; install -d -m {chmod} -o {name} -g {name} \"$h\"; cp -a /etc/skel/. \"$h/\"; "
         f"chown -R {name}:{name} \"$h\"; chmod {chmod} \"$h\"; acl \"$h\"; }}",
         f"fix_home() {{ h={home}; chown {name}:{name} \"$h\"; chmod {chmod} \"$h\"; acl \"$h\"; }}",
         f"fix_acl() {{ acl {home}; }}",
@@ -124,3 +125,19 @@ def students(usermin: int, usermax: int, uidbase: int, gidbase: int, admin: str,
         host.noop(f"students {usermin}..{usermax} are in place")
         return
     yield StringCommand(f"{header}\n{_functions(admin)}\n" + "\n".join(lines))
+
+
+@operation()
+def nothing_writable(user: str, paths: list[str]):
+    """Nothing under `paths` that `user` (a student) can write, as the kernel decides for them
+    (WritablePaths): the write bit for others removed, and what a student's uid or gid owns given
+    back to root. Write granted by an ACL entry is left, for a person to judge (its author meant
+    it): the check still names it."""
+    writable = reads.fact(WritablePaths, user=user, paths=paths)
+    if not writable:
+        host.noop(f"nothing under {' '.join(paths)} is writable by {user}")
+        return
+    # a link is listed for what it points to: never followed (a link to /tmp must not change /tmp)
+    yield sh("for p in %s; do [ ! -L \"$p\" ] || continue; chmod o-w -- \"$p\"; "
+             "case \"$(stat -c '%%U %%G' -- \"$p\")\" in student[0-9]*) chown -h root:root -- \"$p\";; "
+             "*' 'student[0-9]*) chgrp -h root -- \"$p\";; esac; done", writable)
