@@ -195,7 +195,7 @@ def operations(s) -> list[tuple]:
 
 SITE = {"served": portal.SERVED, "work": portal.WORK}
 DEFACE = f"echo defaced >> {portal.SERVED}/index.html && touch {portal.SERVED}/new.html"
-REPUBLISH = sh('r="$(readlink %s)" && bash -c %s take %s %s "$r.new" && sh -c %s publish "$r" %s', portal.SERVED,
+REPUBLISH = sh('r="$(readlink %s)" && bash -c %s take %s %s "$r.new" none && sh -c %s publish "$r" %s', portal.SERVED,
                TAKE, portal.USER, f"{portal.WORK}/public", PUBLISH, portal.SERVED)
 DEFAULT_SITE = f"ln -s /etc/nginx/sites-available/default {nginx.DEFAULT_SITE}"
 PORTAL_FACTS = [

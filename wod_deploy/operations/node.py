@@ -12,23 +12,27 @@ from facts.node import BuiltFrom, PendingMigrations, ServedSite
 
 from ..shell import argv, sh
 
-# take USER WORK DEST: what USER built in WORK, as root's new DEST. Root never reads a tree that
-# USER can still change nor with more than USER's rights: every process of USER ended first (one
-# left by an npm install script could swap a link in mid-copy), then the tree read by USER (tar
-# keeps links as links and reads nothing USER could not), unpacked by root, which keeps files and
-# directories only (no link, FIFO or device)
-TAKE = """set -eo pipefail; user="$1" work="$2" dest="$3"
+# take USER WORK DEST LINKS: what USER built in WORK, as root's new DEST. Root never reads a tree
+# that USER can still change nor with more than USER's rights: every process of USER ended first
+# (one left by an npm install script could swap a link in mid-copy), then the tree read by USER
+# (tar keeps links as links and reads nothing USER could not), unpacked by root. What is kept:
+# files, directories and, with LINKS=inside, the links that resolve inside DEST (npm's .bin/)
+TAKE = """set -eo pipefail; user="$1" work="$2" dest="$3" links="$4"
 runuser -u "$user" -- kill -KILL -1 2>/dev/null || true
 for i in $(seq 100); do pgrep -u "$user" >/dev/null || break; pkill -KILL -u "$user" || true; sleep 0.1; done
 if pgrep -u "$user" >/dev/null; then echo "processes of $user survive being killed" >&2; exit 1; fi
 rm -rf "$dest"; mkdir -m 0700 "$dest"
 runuser -u "$user" -- tar -C "$work" -cf - . | tar -C "$dest" -xf - --no-same-owner --no-same-permissions
-find "$dest" ! -type f ! -type d -delete; chown -R root:root "$dest"; chmod -R u=rwX,go=rX "$dest"
+find "$dest" ! -type f ! -type d ! -type l -delete
+find "$dest" -type l | while read -r l; do
+    case "$links:$(readlink -f -- "$l")" in "inside:$dest"/*) ;; *) rm -f -- "$l";; esac
+done
+chown -R -h root:root "$dest"; chmod -R u=rwX,go=rX "$dest"
 """
 
 
-def taken(user: str, work: str, dest: str) -> str:
-    return sh("bash -c %s take %s %s %s", TAKE, user, work, dest)
+def taken(user: str, work: str, dest: str, links: str = "none") -> str:
+    return sh("bash -c %s take %s %s %s %s", TAKE, user, work, dest, links)
 
 
 def as_builder(user: str, work: str, steps: list[str]) -> str:
@@ -59,7 +63,7 @@ def node_app(source: str, app: str, digest: str, compiled: list[str], env_file: 
         sh("for d in %s; do [ ! -d \"$d\" ] || node_modules/.bin/babel --config-file \"$PWD/.wod-babel.json\" "
            "--copy-files \"$d\" -d \"dist/$d\" || exit 1; done", compiled),
     ])
-    yield taken(user, work, new)
+    yield taken(user, work, new, links="inside")
     yield sh("ln -sfn %s %s/.env && echo %s > %s/.wod-build && rm -rf %s && { [ ! -e %s ] || mv %s %s; } "
              "&& mv %s %s && rm -rf %s", env_file, new, digest, new, old, app, app, old, new, app, old)
 
