@@ -304,6 +304,13 @@ class Settings:
         return sorted({*self.APIDB_ADDRESSES, *self.MAILAPI_CLIENTS})
 
     @property
+    def proxy_port(self) -> int:
+        """Where the proxy listens: WODBEPORT when only root may bind it; else 880, which the
+        wod-hub-port unit redirects WODBEPORT to (a participant who binds WODBEPORT while the
+        proxy restarts is sent nothing: the address is translated before any socket is chosen)."""
+        return self.WODBEPORT if self.WODBEPORT < 1024 else 880
+
+    @property
     def api_clients(self) -> list[str] | None:
         """Who may reach WODAPIDBPORT: None (anyone) when browsers call the api-db directly
         (WODAPIDBEXTURL a URL); else the backends, the portals and APIDB_CLIENTS (the portal's
@@ -318,7 +325,11 @@ class Settings:
     etc_dir = "/etc/wod"
     log_dir = "/var/log/wod"
     data_dir = "/var/lib/wod"
-    hub_api_port = 8081  # the hub's own port on loopback (JupyterHub's default), behind the proxy
+    # The hub's own ports on loopback, behind the proxy: privileged, so that no participant can hold
+    # one while the hub restarts (to keep it down, or to be sent a token)
+    hub_api_port = 881  # the hub's API (JupyterHub's default 8081)
+    proxy_api_port = 882  # configurable-http-proxy's API (its default 8001)
+    redirect_unit = "wod-hub-port"
     mail_socket = "/run/wod-mail-api.sock"  # procmail hands the mail API's messages to the handler here
     # postfix delivers WODUSER's mail to this account (no sudo, no login): procmail runs as it, so
     # a flaw in the mail path gives no one WODUSER's sudo

@@ -188,15 +188,42 @@ def grabber(backend):
     backend.wait_for_hub(timeout=120)
 
 
-def test_a_participant_holding_the_hub_port_gets_no_token(backend, untouched, grabber):
-    """The hub restarts; a participant binds its port first. The handler sends nothing there."""
-    start, listening = grabber
+def test_no_participant_can_take_a_port_of_the_hubs_while_it_restarts(backend, untouched):
+    """The hub's API, the proxy's API and the proxy's own port are privileged: with the hub
+    stopped, a participant's bind on any of them is refused (on main: 8081 kept the hub down)."""
+    ports = (S.hub_api_port, S.proxy_api_port, S.proxy_port)
+    probe = ("import socket, sys\nfor port in map(int, sys.argv[1:]):\n    try:\n"
+             "        socket.create_server(('127.0.0.1', port)); print(port, 'bound')\n"
+             "    except PermissionError:\n        print(port, 'refused')\n")
     backend.sh("systemctl stop jupyterhub")
-    start(S.hub_api_port)
+    try:
+        seen = as_student(backend, f"python3 - {' '.join(map(str, ports))}", stdin=probe).stdout.split("\n")
+    finally:
+        backend.sh("systemctl start jupyterhub")
+        backend.wait_for_hub(timeout=120)
+    assert seen[:3] == [f"{port} refused" for port in ports], seen
+    assert all(port < 1024 for port in ports)
+
+
+def test_a_participant_on_the_public_port_serves_no_one(backend, untouched, grabber):
+    """A participant binds WODBEPORT and the proxy dies (the hub starts it again), then the hub
+    restarts: every browser still reaches the real hub, and the participant receives nothing."""
+    start, listening = grabber
+    start(S.WODBEPORT)
     home = listening()
-    event = backend.act(f"CLEANUP {THIRD} 37")
-    assert event["outcome"] == "failed" and "not answered by root" in event["reason"], event
-    assert S.hub_api_port == 8081 and "token" not in backend.sh(f"cat {home}/caught 2>/dev/null || true").stdout
+    backend.sh("pkill -KILL -f '[c]onfigurable-http-proxy'")
+    backend.wait_for_hub(timeout=120)
+    backend.sh("systemctl restart jupyterhub")
+    backend.wait_for_hub(timeout=120)
+    backend.sh("chpasswd", stdin=f"student{THIRD}:Known-pw-8\n")
+    try:
+        assert backend.login(f"student{THIRD}", "Known-pw-8").status_code == 302
+        inside = as_student(backend, "curl -s -o /dev/null -w '%{http_code}' "
+                                     f"http://127.0.0.1:{S.WODBEPORT}/hub/login")
+        assert inside.stdout == "200", inside
+    finally:
+        backend.sh(f"usermod -p '!' student{THIRD}")
+    assert backend.sh(f"cat {home}/caught 2>/dev/null || true").stdout == ""
 
 
 def test_a_participant_holding_the_proxy_port_gets_no_token(backend, untouched, grabber):

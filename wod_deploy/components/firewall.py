@@ -18,7 +18,7 @@ def rules(s: Settings, groups=("backend",)) -> list[str]:
     """The rules exactly as `ufw show added` prints them, for a host in `groups`."""
     found = [f"ufw allow {s.SSHD_PORT}/tcp"]
     if "backend" in groups:  # the hub for all, the mail API only for the api-db hosts
-        found += [f"ufw allow {s.WODBEPORT}/tcp",
+        found += [f"ufw allow {s.WODBEPORT}/tcp", f"ufw allow {s.proxy_port}/tcp",  # the second: translated
                   *(f"ufw allow from {client} to any port {s.POSTPORT} proto tcp" for client in s.mail_clients)]
     if "api_db" in groups:  # for all only when browsers call it directly
         clients = s.api_clients

@@ -19,6 +19,7 @@ from pyinfra.operations.util import any_changed
 
 from facts.jupyterhub import HubApi, VenvPackages, canonical
 from facts.npm import NpmGlobalVersion, PackageVersion
+from facts.system import SysctlValues
 
 from .. import managed, reads
 from ..checks import expect
@@ -30,6 +31,7 @@ from ..settings import Settings
 from .system import runtime_module
 
 UNIT = "/etc/systemd/system/jupyterhub.service"
+UNPRIVILEGED = "net.ipv4.ip_unprivileged_port_start"
 BACKUPS = "/var/backups/jupyterhub"  # a copy of the hub database before each upgrade
 # npm for the proxy alone, from the npm registry: Debian's npm is 351 more packages (28 s of a
 # first converge here). The registry's dist.integrity of npm 10.9.9, in hex (runs on Node >= 18.17).
@@ -96,6 +98,16 @@ def adopted(s: Settings) -> list[managed.Item]:
               for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret"))]
 
 
+def port_translation(s: Settings) -> list[managed.Item]:
+    """WODBEPORT translated to the proxy's privileged port (Settings.proxy_port), by a unit that
+    starts before the hub; nothing when WODBEPORT is privileged itself."""
+    if s.proxy_port == s.WODBEPORT:
+        return []
+    return [File(f"{s.lib_dir}/{s.redirect_unit}", render("wod-hub-port.j2", s), mode=0o755),
+            File(f"/etc/systemd/system/{s.redirect_unit}.service", render("wod-hub-port.service.j2", s)),
+            Service(s.redirect_unit)]
+
+
 def token(s: Settings) -> Secret:
     """The admintk token, read by the hub at start: a new one (file deleted) restarts the hub."""
     return Secret(s.hub_token_file)
@@ -109,6 +121,7 @@ def owned(s: Settings) -> list[managed.Item]:
         token(s),
         *hub_files(s),
         File(f"{s.lib_dir}/wod-singleuser", render("wod-singleuser.j2", s), mode=0o755),  # read at each spawn
+        *port_translation(s),
         Service("jupyterhub"),
     ]
 
@@ -145,8 +158,12 @@ def deploy(settings: Settings):
                        npm=f"node {npm_home(s)}/bin/npm-cli.js --prefix /usr/local")
     ops = managed.deploy([i for i in mine if not isinstance(i, Service)], "JupyterHub", read=items)
     unit = next(f for f in hub_files(s) if f.path == UNIT)
-    systemd.daemon_reload(name="Reload systemd units", _if=ops[unit].did_change)
-    (started,) = managed.deploy([i for i in mine if isinstance(i, Service)], "JupyterHub", read=items).values()
+    translation = [ops[i] for i in port_translation(s) if isinstance(i, File)]
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(ops[unit], *translation))
+    if translation:
+        systemd.service(name=f"Restart {s.redirect_unit} (its rules changed)", service=s.redirect_unit,
+                        restarted=True, _if=any_changed(*translation))
+    *_, started = managed.deploy([i for i in mine if isinstance(i, Service)], "JupyterHub", read=items).values()
     restarted = systemd.service(name="Restart JupyterHub (its files, token or packages changed)",
                                 service="jupyterhub", restarted=True,
                                 _if=any_changed(packages, *moved, proxy, *(ops[f] for f in hub_files(s)),
@@ -170,6 +187,13 @@ def checks(settings: Settings, probe):
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,
                  probe(NpmGlobalVersion, package="configurable-http-proxy"))
     yield from managed.checks("jupyterhub", [*adopted(s), *owned(s)], probe)
+    # the network namespace's own value (a container's too): the hub's ports are safe only while it holds
+    start = probe(SysctlValues, keys=[UNPRIVILEGED]).get(UNPRIVILEGED)
+    ports = sorted({s.hub_api_port, s.proxy_api_port, s.proxy_port})
+    yield expect("jupyterhub.ports", f"ports {' '.join(map(str, ports))}", "root's alone",
+                 "root's alone" if start and int(start) > ports[-1] else f"anyone's ({UNPRIVILEGED} = {start})",
+                 "the system component sets 1024; in a container: docker run --sysctl "
+                 f"{UNPRIVILEGED}=1024 (Docker's default is 0)")
     api = probe(HubApi, port=s.WODBEPORT, scheme=s.hub_scheme)
     yield expect("jupyterhub.api", f"{s.hub_scheme}://127.0.0.1:{s.WODBEPORT}/hub/api",
                  f"version {pinned(s).get('jupyterhub')}",

@@ -131,6 +131,8 @@ def up(role: str = "backend", name: str | None = None, distro: str = "debian-12"
             ports=ports,
             tmpfs={"/run": "", "/run/lock": "", "/tmp": "exec"},
             cap_add=["NET_ADMIN"],
+            # as on a server: ports below 1024 are root's (Docker's default lets anyone bind them)
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "1024"},
             environment={"container": "docker"},
             stop_signal="SIGRTMIN+3",
             **options,
