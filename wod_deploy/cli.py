@@ -73,7 +73,8 @@ def _demo(args) -> int:
     if result.returncode:
         return result.returncode
     password = secrets.token_urlsafe(9)
-    subprocess.run(["docker", "exec", "-i", host.container, "chpasswd"],
+    # the slot opened as CREATE opens it: a password, the account not expired (a slot's end closes it)
+    subprocess.run(["docker", "exec", "-i", host.container, "sh", "-c", "chpasswd && usermod --expiredate '' student1"],
                    input=f"student1:{password}\n", text=True, check=True)
     print(f"""
 WoD backend '{host.name}' is up.

@@ -102,6 +102,11 @@ class Backend:
             assert proc.returncode == 0, f"{command}: {proc.stderr}"
         return proc
 
+    def open_login(self, user: str, password: str) -> None:
+        """A student whose slot is open, as CREATE leaves them: this password, the account not
+        expired (CLEANUP, RESET and PURGE close it)."""
+        self.sh(f"chpasswd && usermod --expiredate '' {user}", stdin=f"{user}:{password}\n")
+
     def token(self) -> str:
         return self.sh(f"cat {S.hub_token_file}").stdout.strip()
 

@@ -39,7 +39,7 @@ def test_kernelspecs_python3_bash_ssh(backend):
 
 def test_student_logs_in_and_gets_a_running_server(backend):
     backend.wait_for_hub()
-    backend.sh("chpasswd", stdin="student3:Wod-test-pw-3\n")
+    backend.open_login("student3", "Wod-test-pw-3")
     assert backend.login("student3", "wrong-password").status_code == 403
     response = backend.login("student3", "Wod-test-pw-3")
     assert response.status_code == 302, response.text[:500]

@@ -215,14 +215,14 @@ def test_a_participant_on_the_public_port_serves_no_one(backend, untouched, grab
     backend.wait_for_hub(timeout=120)
     backend.sh("systemctl restart jupyterhub")
     backend.wait_for_hub(timeout=120)
-    backend.sh("chpasswd", stdin=f"student{THIRD}:Known-pw-8\n")
+    backend.open_login(f"student{THIRD}", "Known-pw-8")
     try:
         assert backend.login(f"student{THIRD}", "Known-pw-8").status_code == 302
         inside = as_student(backend, "curl -s -o /dev/null -w '%{http_code}' "
                                      f"http://127.0.0.1:{S.WODBEPORT}/hub/login")
         assert inside.stdout == "200", inside
     finally:
-        backend.sh(f"usermod -p '!' student{THIRD}")
+        backend.sh(f"usermod -p '!' --expiredate 1 student{THIRD}")
     assert backend.sh(f"cat {home}/caught 2>/dev/null || true").stdout == ""
 
 
