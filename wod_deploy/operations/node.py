@@ -24,9 +24,13 @@ if pgrep -u "$user" >/dev/null; then echo "processes of $user survive being kill
 rm -rf "$dest"; mkdir -m 0700 "$dest"
 runuser -u "$user" -- tar -C "$work" -cf - . | tar -C "$dest" -xf - --no-same-owner --no-same-permissions
 find "$dest" ! -type f ! -type d ! -type l -delete
-find "$dest" -type l | while read -r l; do
-    case "$links:$(readlink -f -- "$l")" in "inside:$dest"/*) ;; *) rm -f -- "$l";; esac
-done
+if [ "$links" = inside ]; then
+    find "$dest" -type l -print0 | while IFS= read -r -d '' l; do
+        case "$(readlink -f -- "$l")" in "$dest"/*) ;; *) rm -f -- "$l";; esac
+    done
+else
+    find "$dest" -type l -delete
+fi
 chown -R -h root:root "$dest"; chmod -R u=rwX,go=rX "$dest"
 """
 
