@@ -80,6 +80,7 @@ def test_ufw_is_active_with_exactly_the_declared_rules(backend):
     added = [line for line in backend.sh("ufw show added").stdout.splitlines() if line.startswith("ufw ")]
     expected = rules(Settings(MAILAPI_CLIENTS=(backend.host.gateway,)))
     assert sorted(added) == sorted(expected) == sorted([f"ufw allow {S.SSHD_PORT}/tcp", f"ufw allow {S.WODBEPORT}/tcp",
+                                 f"ufw allow {S.proxy_port}/tcp",  # where WODBEPORT is translated to
                                  f"ufw allow from {backend.host.gateway} to any port {S.POSTPORT} proto tcp"])
 
 
@@ -111,7 +112,9 @@ def test_the_ufw_fact_reads_the_rules_exactly_as_ufw_show_added_prints_them(back
 def test_system_baseline_values(backend):
     assert backend.sh("cat /etc/sysctl.d/90-wod.conf").stdout.splitlines()[1:] == [
         "kernel.pid_max = 200000", "kernel.threads-max = 4096000",
-        "net.ipv4.tcp_keepalive_time = 1800", "vm.max_map_count = 600000"]
+        "net.ipv4.tcp_keepalive_time = 1800", "vm.max_map_count = 600000",
+        "# ports below 1024 are root's: the hub's API (881), the proxy's API (882) and the proxy (880)",
+        "net.ipv4.ip_unprivileged_port_start = 1024"]
     limits = backend.sh("cat /etc/security/limits.d/wod.conf").stdout
     for line in ("wodadmin soft nproc 800000", "wodadmin hard nproc 800000",
                  "wodadmin soft nofile 65535", "wodadmin hard nofile 65535"):
