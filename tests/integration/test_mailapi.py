@@ -146,6 +146,21 @@ def test_reset_workshop_keeps_the_home_until_reset(backend):
     assert event["outcome"] == "rejected" and "does not reset" in event["reason"]
 
 
+def test_upstreams_purge_without_a_student_id_purges_the_customers_student(backend):
+    """Upstream's scheduler, at expiry, sends `PURGE [object Promise] <customer>` (it does not
+    await the student id): the handler takes the student it logged for that customer's CLEANUP."""
+    n, home = 18, f"{S.STUDDIR}/student18"
+    assert backend.act(f"CREATE {n} 61")["outcome"] == "done"
+    assert backend.act(f"CLEANUP {n} 61")["outcome"] == "done"
+    backend.sh(f"echo planted > {home}/left.txt")
+    event = backend.act("PURGE [object Promise] 61", body="WKSHP-Test101\n")
+    assert (event["outcome"], event["student"]) == ("done", f"student{n}"), event
+    assert event["student_from"].startswith("customer 61's CLEANUP of "), event
+    assert backend.sh(f"test -e {home}/left.txt", check=False).returncode != 0
+    event = backend.act("PURGE [object Promise] 62", body="WKSHP-Test101\n")  # a customer never served here
+    assert event["outcome"] == "rejected" and "customer 62" in event["reason"], event
+
+
 def test_a_failed_create_leaves_the_home_as_it_was(backend):
     home = f"{S.STUDDIR}/student16"
     backend.sh(f"echo 'work in progress' > {home}/keep.txt", user="student16")

@@ -435,3 +435,34 @@ def test_the_hub_database_backup_and_service_token_revocation(tmp_path):
     empty = tmp_path / "empty.sqlite"
     sqlite3.connect(empty).close()
     assert hubdb.revoke_service_tokens(empty) == 0
+
+
+def test_upstreams_unawaited_student_id_is_the_customers_as_we_logged_it(cfg, monkeypatch):
+    """Upstream's scheduler mails `PURGE [object Promise] <customer>` (its sendPurgeMail does not
+    await computeStudentId): the student is the one our log gave that customer (its last CREATE
+    or CLEANUP done), and the event says so; a customer we never served is rejected."""
+    done = []
+    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS, "PURGE": lambda c, req, hub, api: done.append(
+        (req.action, req.stdid)) or {}, "RESET": lambda c, req, hub, api: done.append((req.action, req.stdid)) or {}})
+    monkeypatch.setattr(actions, "students_locked", lambda c, numbers: __import__("contextlib").nullcontext())
+    monkeypatch.setattr(actions, "Hub", lambda c: None)
+    for n, custid in ((3, 42), (5, 43), (4, 42)):
+        actions.log(cfg, action="CREATE", student=f"student{n}", customer=custid, outcome="done")
+    actions.log(cfg, action="CLEANUP", student="student9", customer=44, outcome="failed")
+    event = actions.handle(mail("PURGE [object Promise] 42", body="WKSHP-Test101\n"), cfg)
+    assert (event["outcome"], event["student"], done) == ("done", "student4", [("PURGE", 4)]), event.get("reason")
+    assert event["student_from"].startswith("customer 42's CREATE of ")
+    event = actions.handle(mail("RESET [object Promise] 43", body="WKSHP-Reset101\n"), cfg)
+    assert (event["student"], done[-1]) == ("student5", ("RESET", 5))
+    for custid in (44, 45):  # a failed action, no action at all
+        event = actions.handle(mail(f"PURGE [object Promise] {custid}"), cfg)
+        assert event["outcome"] == "rejected" and "[object Promise]" in event["reason"], event
+    with pytest.raises(Rejected, match="must be numbers"):  # only PURGE and RESET, only that shape
+        parse(mail("CREATE [object Promise] 42"), cfg)
+
+
+def test_the_log_is_read_from_its_end_in_blocks(tmp_path):
+    path = tmp_path / "log"
+    lines = [f"line {i} " + "x" * (i % 7) for i in range(500)]
+    path.write_text("\n".join(lines) + "\n")
+    assert [b.decode() for b in actions.backwards(str(path), block=16) if b] == lines[::-1]

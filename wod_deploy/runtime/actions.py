@@ -7,8 +7,10 @@ in, so a failed action leaves it as it was. Every message is logged with its out
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
+import os
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -117,15 +119,56 @@ def log(cfg: dict, **event) -> None:
         f.write(json.dumps(event, sort_keys=True) + "\n")
 
 
+def backwards(path: str, block: int = 1 << 16):
+    """The lines of a file, last first, read a block at a time from its end."""
+    with open(path, "rb") as f:
+        end, rest = f.seek(0, os.SEEK_END), b""
+        while end > 0:
+            start = max(0, end - block)
+            f.seek(start)
+            lines = (f.read(end - start) + rest).split(b"\n")
+            rest = lines.pop(0) if start else b""
+            yield from reversed(lines)
+            end = start
+
+
+def logged_student(cfg: dict, custid: int) -> tuple[int, str] | None:
+    """(student number, how we know) of the customer's last CREATE or CLEANUP done, in our log."""
+    try:
+        for line in backwards(cfg["log_file"]):
+            if b'"customer": %d,' % custid not in line:
+                continue
+            event = json.loads(line)
+            if event.get("action") in ("CREATE", "CLEANUP") and event.get("outcome") == "done":
+                action, when = event["action"], event["time"]
+                return naming.student_number(event["student"]), f"customer {custid}'s {action} of {when}"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def resolved(cfg: dict, req: Request) -> tuple[Request, dict]:
+    """A request that names its customer only (upstream's `[object Promise]`), with the student
+    we gave that customer; Rejected when our log has none."""
+    if not req.by_customer:
+        return req, {}
+    found = logged_student(cfg, req.custid)
+    if not found or found[0] is None:
+        raise Rejected(f"the subject names no student ('[object Promise]', upstream's scheduler) and no CREATE or "
+                       f"CLEANUP of customer {req.custid} is logged here")
+    n, source = found
+    return dataclasses.replace(req, stdid=n, last=0), {"student_from": source}
+
+
 def handle(raw: bytes, cfg: dict, local_root: bool = False) -> dict:
     """Parse, act, log; returns the logged event."""
     try:
-        req = parse(raw, cfg, local_root)
+        req, found = resolved(cfg, parse(raw, cfg, local_root))
     except Rejected as exc:
         event = {"outcome": "rejected", "reason": str(exc)}
         log(cfg, **event)
         return event
-    base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client}
+    base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client, **found}
     api = ApiDb(cfg)
     try:
         with students_locked(cfg, req.numbers):

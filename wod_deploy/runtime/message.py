@@ -6,6 +6,10 @@
 This is upstream's protocol (procmail-action.sh), kept so the upstream api-db works unchanged; a
 request is authenticated on the envelope sender and the client address our postfix recorded,
 never on a header the client wrote. Pure: nothing here changes the host.
+
+Upstream's scheduler (CheckCustomers: sendPurgeMail, sendResetMail) does not await the student id
+it computes, and sends `PURGE [object Promise] <customerid>` (RESET likewise): such a request
+names its customer only (`by_customer`), and the handler finds the student in its own log.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ ID_RE = re.compile(r"^[0-9]{1,9}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}$")
 WORKSHOP_RE = re.compile(r"^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_MESSAGE = 256 * 1024
+PROMISE = " [object Promise] "  # what upstream's scheduler puts where the student id goes
 
 
 class Rejected(ValueError):
@@ -39,6 +44,7 @@ class Request:
     workshop: str  # as sent: WKSHP-X or CHLG-X ("" for PURGE)
     client: str = ""  # the SMTP client postfix recorded
     last: int = 0  # RESET min,max: the range's end (0: a single student)
+    by_customer: bool = False  # upstream's `[object Promise]`: the student is the customer's (stdid 0)
 
     @property
     def student(self) -> str:
@@ -69,7 +75,9 @@ def parse(raw: bytes, cfg: dict, local_root: bool = False) -> Request:
         raise Rejected(f"message of {len(raw)} bytes is larger than {MAX_MESSAGE}")
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     client = "local root" if local_root else authenticate(msg, cfg)
-    fields = str(msg["Subject"] or "").split()
+    subject = str(msg["Subject"] or "")
+    by_customer = subject.startswith(("PURGE", "RESET")) and subject[5:].startswith(PROMISE)
+    fields = (subject[:5] + " 0 " + subject[5 + len(PROMISE):] if by_customer else subject).split()
     if not 3 <= len(fields) <= 4:
         raise Rejected("subject must be: ACTION STDID CUSTOMERID [EMAIL]")
     action, stdid, custid = fields[:3]
@@ -80,7 +88,7 @@ def parse(raw: bytes, cfg: dict, local_root: bool = False) -> Request:
     if not ID_RE.match(first) or (last and not ID_RE.match(last)) or not ID_RE.match(custid):
         raise Rejected(f"student id {stdid!r} and customer id {custid!r} must be numbers "
                        f"(RESET also takes a range min,max)")
-    for n in (first, last or first):
+    for n in () if by_customer else (first, last or first):
         if not cfg["usermin"] <= int(n) <= cfg["usermax"]:
             raise Rejected(f"student id {n} is outside {cfg['usermin']}..{cfg['usermax']}")
     if int(last or first) < int(first):
@@ -96,7 +104,7 @@ def parse(raw: bytes, cfg: dict, local_root: bool = False) -> Request:
             raise Rejected(f"workshop {workshop[:80]!r} is not a workshop name")
         if re.sub(r"^CHLG-", "WKSHP-", workshop) not in catalogue.workshop_index(cfg):
             raise Rejected(f"workshop {workshop} does not exist on this backend")
-    return Request(action, int(first), int(custid), mail, workshop, client, int(last or 0))
+    return Request(action, int(first), int(custid), mail, workshop, client, int(last or 0), by_customer)
 
 
 def authenticate(msg, cfg: dict) -> str:
