@@ -113,3 +113,25 @@ def test_hooks_ship_with_the_workshops_public_then_private_the_j2_ones_rendered(
     with tarfile.open(tarball) as tar:
         member = tar.getmember(".hooks/public/create-WKSHP-Test101.sh")
         assert member.mode == 0o755 and tar.extractfile(member).read().startswith(b"#!/bin/sh")
+
+
+def test_a_workshop_gets_upstreams_variables_under_upstreams_names(tmp_path, caplog):
+    """As upstream's Ansible gives them: WODBEFQDN (K8S101), a workshop's base port read through
+    hostvars as HTTPPORT-WKSHP-Ansible101, the students' range; none reported unset, all rendered."""
+    from wod_deploy.components.mailapi import handler_config
+    from wod_deploy.runtime import render, variables
+    from wod_deploy.runtime.message import Request
+
+    ws = tmp_path / "WKSHP-Ansible101"
+    ws.mkdir()
+    (ws / "0-ReadMeFirst.ipynb").write_text(
+        "{{ WODBEFQDN }} {{ hostvars[inventory_hostname]['HTTPPORT-WKSHP-Ansible101'] }} {{ HTTPPORT }} "
+        "{{ USERMIN }}-{{ USERMAX }} {{ STUDDIR }}\n")
+    s = Settings(WODBEEXTFQDN="hub.example.org", WORKSHOP_PORTS={"WKSHP-Ansible101": {"HTTPPORT": 16051}})
+    cfg = {**handler_config(s), "workshops_dir": str(tmp_path)}
+    assert variables.unset_variables(cfg, "WKSHP-Ansible101", ws) == {}
+    out = tmp_path / "out"
+    out.mkdir()
+    context = variables.render_context(cfg, Request("CREATE", 3, 42, "", "WKSHP-Ansible101"), "pw")
+    render.render_tree(ws, out, context, "localhost")
+    assert (out / "0-ReadMeFirst.ipynb").read_text() == "hub.example.org 16051 16053 1-20 /student\n"

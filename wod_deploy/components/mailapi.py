@@ -72,13 +72,26 @@ def master_cf(s: Settings) -> dict[str, str | None]:
     return {"smtp/inet": None, f"{s.POSTPORT}/inet": " ".join([f"{s.POSTPORT} inet n - y - - smtpd", *API_DB_DIALOGUE])}
 
 
+def upstream_vars(s: Settings) -> dict:
+    """What upstream's Ansible gives every workshop template beyond the branding, under upstream's
+    names: the backend's names and ports, the students' range, and each workshop's base ports as
+    `<NAME>-<WORKSHOP>` (HTTPPORT-WKSHP-Ansible101: 16051, read through hostvars)."""
+    found = {"WODBEFQDN": s.WODBEEXTFQDN, "WODBEEXTFQDN": s.WODBEEXTFQDN, "WODBEIP": s.WODBEEXTIP,
+             "WODBEPORT": s.WODBEPORT, "POSTPORT": s.POSTPORT, "JPHUB": s.JPHUB, "STUDDIR": s.STUDDIR,
+             "WODSTUDDIR": s.STUDDIR, "USERMIN": s.USERMIN, "USERMAX": s.USERMAX, "UIDBASE": s.UIDBASE,
+             "GIDBASE": s.GIDBASE, "WODUSER": s.WODUSER}
+    for ws, ports in sorted(s.WORKSHOP_PORTS.items()):
+        found.update((f"{name}-{ws}", base) for name, base in sorted(ports.items()))
+    return found
+
+
 def handler_config(s: Settings) -> dict:
     return {
         "sender": s.WODSENDER, "wod_user": s.WODUSER, "usermin": s.USERMIN, "usermax": s.USERMAX,
         "studdir": s.STUDDIR, "basestdid": s.BASESTDID, "workshops_dir": s.workshops_dir,
         "hub_url": f"http://127.0.0.1:{s.hub_api_port}", "hub_token_file": s.hub_token_file,
         "fqdn": s.WODBEEXTFQDN, "log_file": f"{s.log_dir}/mail-api.log",
-        "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS,
+        "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS, "upstream_vars": upstream_vars(s),
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
         "clients": s.mail_clients,

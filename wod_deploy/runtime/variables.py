@@ -10,11 +10,12 @@ from .message import Request
 
 
 def render_context(cfg: dict, req: Request, password: str) -> dict:
-    """What workshop notebooks may use: upstream's variable names, WORKSHOP_VARS by their
-    upstream names, and per-student ports (base + N - the workshop's range min)."""
+    """What workshop notebooks may use: upstream's variables (the deploy's upstream_vars, the
+    workshops' base ports as <NAME>-<WORKSHOP> among them), WORKSHOP_VARS by their upstream names,
+    and per-student ports by the bare name (base + N - the workshop's range min)."""
     meta = catalogue.workshop_meta(cfg, req.ws)
     range_min = meta["range"][0] if meta["range"] else cfg["usermin"]
-    ctx = {**cfg["branding"], **cfg.get("workshop_vars", {})}
+    ctx = {**cfg.get("upstream_vars", {}), **cfg["branding"], **cfg.get("workshop_vars", {})}
     ctx.update(STDID=req.stdid, PASSSTU=password, WORKSHOP=req.ws, CHALLENGE=req.workshop,
                MODEWS=req.workshop.split("-", 1)[0], WODBEEXTFQDN=cfg["fqdn"], WODUSER=cfg["wod_user"],
                BASESTDID=cfg["basestdid"])
