@@ -80,7 +80,7 @@ def origins(loaded_inventory: Loaded, host) -> dict[str, str]:
     for name in DECLARED:
         found[name] = next((where for where, keys in layers if name in keys), "default (wod_deploy/settings.py)")
     derived = {"APIDB_ADDRESSES": "the inventory's api_db hosts", "APIDB_PEERS": "the backend and frontend hosts",
-               "WODBEEXTFQDN": "the inventory host name",
+               "WODBEEXTFQDN": "the inventory host name", "WODAPIDBURL": "the inventory's api_db host",
                "BASESTDID": "the backends before it in the inventory"}
     for name, source in derived.items():
         if found[name].startswith("default"):

@@ -429,6 +429,27 @@ def apidb_upstream(inventory, port) -> str:
     return f"http://{first.data.get('wod_address') or first.data.get('ssh_hostname') or first.name}:{port}"
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def apidb_url(inventory, port, host: str | None) -> tuple[str | None, str | None]:
+    """(WODAPIDBURL, None) for a backend of this inventory: its api_db host's API, reached as
+    `wod_address`, `ssh_hostname` or its name ("" with no api_db host); or (None, the reason it
+    cannot be derived)."""
+    group = inventory.get_group("api_db", [])
+    if not group:
+        return "", None
+    if len(group) > 1:
+        return None, (f"several api_db hosts ({', '.join(h.name for h in group)}): set WODAPIDBURL for each backend "
+                      "to the api-db that drives it")
+    apidb = group[0]
+    name = apidb.data.get("wod_address") or apidb.data.get("ssh_hostname") or apidb.name
+    if name in LOOPBACK and apidb.name != host:
+        return None, (f"the api_db host {apidb.name} is reached at {name}, which the backend cannot use: "
+                      "set wod_address for it in the inventory, or WODAPIDBURL")
+    return f"http://{name}:{port}/api", None
+
+
 def locations(inventory) -> list[dict]:
     """The inventory's backends as the api-db sees them: the name browsers and its mail use, the
     address it reaches them at (when the inventory gives one), their range of student ids."""
@@ -457,7 +478,8 @@ def overlapping_ranges(inventory) -> list[str]:
 def load_settings(data: Any, host: str | None = None, inventory=None) -> Settings:
     """Build Settings from host data (a pyinfra HostData or a mapping); raise SettingsError.
 
-    With the inventory, APIDB_ADDRESSES is derived from its api_db group.
+    With the inventory, APIDB_ADDRESSES is derived from its api_db group, and a backend's
+    WODAPIDBURL from its api_db host.
     """
     values = data.dict() if hasattr(data, "dict") else dict(data)
     if inventory is not None and "APIDB_ADDRESSES" not in values:
@@ -471,9 +493,17 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
         values["APIDB_PEERS"] = group_addresses(inventory, ("backend", "frontend"))
     if inventory is not None and not values.get("APIDB_UPSTREAM"):
         values["APIDB_UPSTREAM"] = apidb_upstream(inventory, values.get("WODAPIDBPORT", default("WODAPIDBPORT")))
+    backends = {h.name for h in inventory.get_group("backend", [])} if inventory is not None else set()
+    problems = []
+    if host in backends and "WODAPIDBURL" not in values:
+        url, why = apidb_url(inventory, values.get("WODAPIDBPORT", default("WODAPIDBPORT")), host)
+        if why:
+            problems.append(f"WODAPIDBURL: cannot be derived from the inventory: {why}")
+        else:
+            values["WODAPIDBURL"] = url
     if inventory is not None and "BASESTDID" not in values:
         values.update(("BASESTDID", base) for name, base, _ in backend_ranges(inventory) if name == host)
-    problems = _unknown_near_misses(values)
+    problems += _unknown_near_misses(values)
     kwargs = {}
     for key in KNOWN:
         if key not in values:
@@ -507,7 +537,7 @@ def _cross_checks(s: Settings) -> list[str]:
         problems.append(f"HUB_TLS_KEY={s.HUB_TLS_KEY!r}: HUB_TLS_CERT={s.HUB_TLS_CERT!r} and its key go together")
     if s.WODAPIDBURL.startswith("http://") and not s.WODAPIDB_ALLOW_HTTP:
         problems.append(f"WODAPIDBURL={s.WODAPIDBURL!r}: must be https:// (every callback carries the api-db "
-                        f"password); WODAPIDB_ALLOW_HTTP=True accepts http on purpose")
+                        f"password); WODAPIDB_ALLOW_HTTP=True accepts http on purpose (README: HTTPS to the api-db)")
     if s.POSTPORT == s.WODBEPORT:
         problems.append(f"POSTPORT={s.POSTPORT!r}: must differ from WODBEPORT")
     return problems

@@ -58,8 +58,9 @@ class ApiDb:
 
 
 def site_args(api_db: hosts.TestHost, *args: str) -> tuple[str, ...]:
-    return (*SOURCES, "--data", f"WODAPIDBURL=http://{api_db.address}:{S.WODAPIDBPORT}/api", "--data",
-            "WODAPIDB_ALLOW_HTTP=True", *args)
+    """The backends' WODAPIDBURL is derived from the inventory's api-db (plain HTTP here: the
+    containers' network)."""
+    return (*SOURCES, "--data", "WODAPIDB_ALLOW_HTTP=True", *args)
 
 
 SITE_ENV = {"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS}
@@ -152,9 +153,7 @@ def test_the_api_db_port_is_closed_to_the_world_while_the_portal_proxies_it(back
 
 
 def test_check_passes_on_the_three_hosts(backend, apidb, tmp_path):
-    proc = wod_deploy("check", "inventories/docker.py", *SOURCES, "--data",
-                      f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api", "--data",
-                      "WODAPIDB_ALLOW_HTTP=True", "--json", str(tmp_path / "r.json"),
+    proc = wod_deploy("check", "inventories/docker.py", *site_args(apidb.host), "--json", str(tmp_path / "r.json"),
                       env={"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS})
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((tmp_path / "r.json").read_text())
@@ -198,8 +197,7 @@ def test_two_backends_get_ranges_0_and_5_and_a_registration_lands_on_each(backen
     location lands on the first, and once an admin moves the workshop, on the second."""
     second = hosts.up(role="backend", name=f"{NAME}-b2")
     every = f"{NAME},{second.name},{API_DB}"
-    run = (*SOURCES, "--data", "USERMAX=5", "--data", "WODAPIDB_ALLOW_HTTP=True",
-           "--data", f"WODAPIDBURL=http://{apidb.host.address}:{S.WODAPIDBPORT}/api")
+    run = site_args(apidb.host, "--data", "USERMAX=5")
     try:
         results, _, _ = pyinfra(*run, deploy="deploys/site.py", limit=None, env={"WOD_HOSTS": every, **PASSWORDS})
         assert results["results"]["failed_hosts"] == []

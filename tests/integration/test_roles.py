@@ -17,6 +17,12 @@ STATE = ("{ dpkg-query -W -f '${Package} ${Version}\\n'; getent passwd; getent g
          "systemctl list-unit-files --no-legend; } | sha256sum")
 
 
+# With an api-db host in the inventory, a backend calls it back (WODAPIDBURL derived from it), in
+# plain HTTP on the containers' network, with the api-db's password from the environment
+APIDB_HTTP = ("--data", "WODAPIDB_ALLOW_HTTP=True")
+APIDB = {"WOD_APIDB_PASSWORD": "moderator-pw"}
+
+
 @pytest.fixture(scope="module")
 def others(backend):
     """An api-db host and a portal host beside the backend: plain machines of their own roles."""
@@ -37,7 +43,8 @@ def test_a_whole_inventory_run_changes_only_the_hosts_of_its_roles(backend, othe
     plain = others
     every = ",".join([NAME, *(h.name for h in plain)])
     before = {h.name: on(h, STATE).stdout for h in plain}
-    results, stderr, _ = pyinfra(deploy="deploys/backend.py", limit=None, env={"WOD_HOSTS": every})
+    results, stderr, _ = pyinfra(*APIDB_HTTP, deploy="deploys/backend.py", limit=None,
+                                 env={"WOD_HOSTS": every, **APIDB})
     assert results["results"]["failed_hosts"] == []
     touched = {h for op in results["results"]["operations"] for h in op["success"] + op["error"] + op["no_change"]}
     assert touched == {NAME}  # every operation ran on the backend alone
@@ -75,7 +82,7 @@ def upstream_create(backend, api_db, n: int) -> dict:
 def test_the_upstream_api_db_dialogue_from_the_api_db_host_creates(backend, others):
     api_db = others[0]
     every = ",".join([NAME, *(h.name for h in others)])
-    pyinfra(limit=None, env={"WOD_HOSTS": every})  # the backend takes mail from its api-db host
+    pyinfra(*APIDB_HTTP, limit=None, env={"WOD_HOSTS": every, **APIDB})  # the backend takes mail from its api-db host
     event = upstream_create(backend, api_db, 6)
     assert (event["action"], event["student"], event["outcome"]) == ("CREATE", "student6", "done"), event
     assert event["client"] == api_db.address  # authenticated as the api-db host postfix saw
@@ -90,16 +97,18 @@ def test_the_same_on_a_debian_13_backend(backend, others):
     try:
         every = ",".join([name, *(h.name for h in others)])
         # its first converge is killed while apt installs (the controller gone, dpkg half-done), then run again
-        interrupted(when="Packages", kill=lambda proc: proc.kill(), limit=name, env={"WOD_HOSTS": every},
+        interrupted(*APIDB_HTTP, when="Packages", kill=lambda proc: proc.kill(), limit=name,
+                    env={"WOD_HOSTS": every, **APIDB},
                     delay=0.5)  # apt then installing
-        results, _, seconds = pyinfra(limit=name, env={"WOD_HOSTS": every})
+        results, _, seconds = pyinfra(*APIDB_HTTP, limit=name, env={"WOD_HOSTS": every, **APIDB})
         timing("first converge of deploys/backend.py on Debian 13, after one killed half-way", seconds)
         assert results["results"]["failed_hosts"] == []
         d13 = Backend(host=host, first_run=results, second_run={})
         assert d13.sh("postconf -h mail_version").stdout.startswith("3.10"), "not Debian 13's postfix"
         event = upstream_create(d13, others[0], 6)
         assert (event["student"], event["outcome"], event["client"]) == ("student6", "done", others[0].address), event
-        check = wod_deploy("check", "inventories/docker.py", "--limit", name, env={"WOD_HOSTS": every})
+        check = wod_deploy("check", "inventories/docker.py", "--limit", name, *APIDB_HTTP,
+                           env={"WOD_HOSTS": every, **APIDB})
         assert check.returncode == 0, check.stdout[-3000:]
     finally:
         hosts.down(name)

@@ -119,7 +119,8 @@ def test_settings_command_shows_each_value_with_its_origin(tmp_path):
     inv.write_text('backend = ([("hub-1", {"ssh_hostname": "127.0.0.1", "USERMAX": 30})], {"SSHD_PORT": 2222})\n'
                    'api_db = [("api-1", {"ssh_hostname": "127.0.0.1", "wod_address": "10.0.0.5"})]\n')
     proc = subprocess.run([sys.executable, "-m", "wod_deploy.cli", "settings", str(inv), "--limit", "hub-1", "--json",
-                           "--group-data", "tests/fixtures/private/group_data", "--data", "F2B_MAXRETRY=5"],
+                           "--group-data", "tests/fixtures/private/group_data", "--data", "F2B_MAXRETRY=5",
+                           "--data", "WODAPIDB_ALLOW_HTTP=True"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["hub-1"]
@@ -135,6 +136,8 @@ def test_settings_command_shows_each_value_with_its_origin(tmp_path):
         {"WKSHP-Test101": {"HTTPPORT": 30000}}, overlay.format("docker"))
     assert (rows["APIDB_ADDRESSES"]["value"], origin["APIDB_ADDRESSES"]) == (
         ["10.0.0.5"], "derived (the inventory's api_db hosts)")
+    assert (rows["WODAPIDBURL"]["value"], origin["WODAPIDBURL"]) == (
+        "http://10.0.0.5:8021/api", "derived (the inventory's api_db host)")
     assert (rows["USERMIN"]["value"], origin["USERMIN"]) == (1, "default (wod_deploy/settings.py)")
     assert rows["USERMIN"]["doc"] == "first student number"
 
@@ -180,3 +183,25 @@ def test_the_api_db_port_is_open_to_its_peers_only_while_the_portal_proxies_it()
     direct = load_settings({**api.data.dict(), "WODAPIDBEXTURL": "https://api.example.org/api"}, host="api-1",
                            inventory=inventory)
     assert f"ufw allow {s.WODAPIDBPORT}/tcp" in rules(direct, ("api_db",))
+
+
+def test_a_backends_api_db_url_is_derived_or_the_preflight_names_why_not():
+    from pyinfra.api import Inventory
+
+    def url(api_dbs, **data):
+        inventory = Inventory((["be-1", *(name for name, _ in api_dbs)], {}), backend=(["be-1"], {}),
+                              api_db=(list(api_dbs), {}))
+        return load_settings({"WODAPIDB_ALLOW_HTTP": True, **data}, host="be-1", inventory=inventory).WODAPIDBURL
+
+    assert url([]) == ""  # a backend alone: no callbacks
+    assert url([("api-1", {"wod_address": "10.0.0.5"})]) == "http://10.0.0.5:8021/api"
+    assert url([("api-1", {"wod_address": "10.0.0.5"})], WODAPIDBURL="https://api.example.org/api") == \
+        "https://api.example.org/api"
+    with pytest.raises(SettingsError, match="WODAPIDBURL: cannot be derived .* several api_db hosts .api-1, api-2."):
+        url([("api-1", {"wod_address": "10.0.0.5"}), ("api-2", {"wod_address": "10.0.0.6"})])
+    with pytest.raises(SettingsError, match="WODAPIDBURL: cannot be derived .* reached at 127.0.0.1"):
+        url([("api-1", {"ssh_hostname": "127.0.0.1"})])
+    with pytest.raises(SettingsError, match="WODAPIDBURL='http://10.0.0.5:8021/api': must be https://"):
+        inventory = Inventory((["be-1", "api-1"], {}), backend=(["be-1"], {}),
+                              api_db=([("api-1", {"wod_address": "10.0.0.5"})], {}))
+        load_settings({}, host="be-1", inventory=inventory)
