@@ -51,6 +51,28 @@ def test_create_cleanup_purge(backend):
     assert sorted(backend.sh(f"ls -A {home}").stdout.split()) == sorted(backend.sh("ls -A /etc/skel").stdout.split())
 
 
+def test_create_opens_jupyterlab_on_the_workshops_readme_and_gives_an_ssh_key_pair(backend):
+    """As upstream's CREATE: the participant's JupyterLab opens 0-ReadMeFirst of the workshop (the
+    default workspace their server serves), and they own an SSH key pair for the ssh kernel."""
+    n, user, home = 19, "student19", f"{S.STUDDIR}/student19"
+    assert backend.act(f"CREATE {n} 63")["outcome"] == "done"
+    keys = backend.sh(f"stat -c '%n %U %a' {home}/.ssh/id_rsa {home}/.ssh/id_rsa.pub").stdout.split("\n")
+    assert keys[:2] == [f"{home}/.ssh/id_rsa {user} 600", f"{home}/.ssh/id_rsa.pub {user} 644"], keys
+    assert backend.sh(f"ssh-keygen -l -f {home}/.ssh/id_rsa.pub").stdout.startswith("2048 ")
+    session = backend.browser(user, backend.password(n))
+    xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith(f"/user/{user}"))
+    space = session.get(f"{backend.hub}/user/{user}/lab/api/workspaces/default", headers={"X-XSRFToken": xsrf},
+                        timeout=30)
+    assert space.status_code == 200, space.text[:300]
+    layout = space.json()["data"]["layout-restorer:data"]["main"]
+    assert layout["current"] == "notebook:WKSHP-Test101/0-ReadMeFirst.ipynb", layout
+    before = backend.sh(f"cat {home}/.ssh/id_rsa.pub").stdout
+    assert backend.act(f"CLEANUP {n} 63")["outcome"] == "done"
+    assert backend.act(f"CREATE {n} 64")["outcome"] == "done"  # the next participant: a key of their own
+    assert backend.sh(f"cat {home}/.ssh/id_rsa.pub").stdout != before
+    backend.act(f"PURGE {n} 64", body="")
+
+
 ATTACKS = [
     ("other-sender", "CREATE 4 1", "WKSHP-Test101\n", "mallory@example.org", "not the mail API sender"),
     ("not-an-action", "HELLO 4 1", "WKSHP-Test101\n", S.WODSENDER, "procmail"),

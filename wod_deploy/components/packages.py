@@ -15,7 +15,8 @@ from .jupyterhub import pins
 # What the backend components themselves run: python venvs, node for the hub proxy (npm comes
 # from the npm registry: components/jupyterhub.NPM), ACLs.
 BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential", "nodejs",
-                    "postfix", "procmail", "fail2ban", "python3-systemd", "ufw", "cron", "systemd-timesyncd")
+                    "postfix", "procmail", "fail2ban", "python3-systemd", "ufw", "cron", "systemd-timesyncd",
+                    "openssh-client")  # ssh-keygen: each participant's own key pair at CREATE
 
 
 def packages(s: Settings) -> list[str]:

@@ -4,9 +4,11 @@ home as it was or complete, never half-written."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -62,6 +64,36 @@ def owned_by(home: Path, account) -> None:
             os.lchown(os.path.join(top, name), account.pw_uid, account.pw_gid)
 
 
+def lab_workspace(ws: str) -> dict:
+    """JupyterLab's default workspace as upstream's CREATE leaves it (sys/lab-a511.jupyterlab-
+    workspace.j2): the workshop's 0-ReadMeFirst notebook open, the file browser in the workshop."""
+    readme = f"{ws}/0-ReadMeFirst.ipynb"
+    return {"data": {
+        "layout-restorer:data": {
+            "main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": [f"notebook:{readme}"]},
+                     "current": f"notebook:{readme}"},
+            "left": {"collapsed": False, "visible": True, "current": "filebrowser", "widgets": ["filebrowser"]},
+            "right": {"collapsed": True, "visible": True, "widgets": []}},
+        "file-browser-filebrowser:cwd": {"path": ws},
+        f"notebook:{readme}": {"data": {"path": readme, "factory": "Notebook"}}},
+        "metadata": {"id": "default"}}
+
+
+def furnish(src: Path, home: Path, ws: str, context: dict) -> None:
+    """What CREATE puts in a home, done as the student: the workshop rendered, JupyterLab opening
+    on its 0-ReadMeFirst (when it has one), and the student's own SSH key pair (upstream's
+    wod_erase_student: RSA 2048, no passphrase), which the ssh kernel's notebooks use."""
+    render.render_tree(src, home / ws, context, "localhost")
+    if (home / ws / "0-ReadMeFirst.ipynb").is_file():
+        workspaces = home / ".jupyter" / "lab" / "workspaces"
+        workspaces.mkdir(parents=True, exist_ok=True)
+        (workspaces / "default-37a8.jupyterlab-workspace").write_text(json.dumps(lab_workspace(ws)))
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    me = pwd.getpwuid(os.getuid()).pw_name
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", me, "-f", ".ssh/id_rsa"],
+                   check=True, capture_output=True, cwd=home)  # relative: the home is on no command line
+
+
 def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, after=None) -> None:
     """Skeleton (plus the rendered workshop) built aside, then swapped in: never half-written,
     and a backend stopped at any point (rebooted mid-CREATE) has the home as it was or complete.
@@ -85,8 +117,8 @@ def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, a
             # could do no more than they can
             (fresh / ws).mkdir()
             os.chown(fresh / ws, account.pw_uid, account.pw_gid)
-            accounts.as_user(account, cfg.get("render_timeout", 300), render.render_tree,
-                             Path(cfg["workshops_dir"]) / ws, fresh / ws, context, "localhost")
+            accounts.as_user(account, cfg.get("render_timeout", 300), furnish, Path(cfg["workshops_dir"]) / ws,
+                             fresh, ws, context)
         accounts.kill_processes(student)  # root walks the tree next: nothing of theirs may change it
         for argv in naming.admin_acl_argv(cfg["wod_user"], "."):
             accounts.run(*argv, cwd=fresh)  # relative: the home's path is on no command line
