@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pyinfra.api import FactBase
 
 # main.cf and master.cf in one awk, as postfix reads them (postconf(5)): a line that starts with
@@ -49,3 +51,28 @@ class PostfixConfig(FactBase):
                 if len(fields) >= 8:
                     master[f"{fields[0]}/{fields[1]}"] = " ".join(fields)
         return {"main": main, "master": master}
+
+
+class MailQueue(FactBase):
+    """The messages postfix holds, one per `postqueue -j` line: ``[{"queue": "deferred",
+    "sender", "arrival": epoch seconds, "recipients": [[address, why it waits], ...]}]``; empty
+    when the queue is empty or postfix absent. A participant whose login mail waits here never
+    gets it: `check` shows each."""
+
+    default = list
+
+    def command(self) -> str:
+        return "command -v postqueue >/dev/null || exit 0; postqueue -j 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> list[dict]:
+        found = []
+        for line in output:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            found.append({"queue": entry.get("queue_name"), "sender": entry.get("sender"),
+                          "arrival": entry.get("arrival_time"),
+                          "recipients": [[r.get("address"), r.get("delay_reason", "")]
+                                         for r in entry.get("recipients", [])]})
+        return found

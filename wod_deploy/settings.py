@@ -33,6 +33,9 @@ class SettingsError(ValueError):
         super().__init__(f"invalid WoD settings{where}:\n  - " + "\n  - ".join(problems))
 
 
+RELAYHOST_RE = re.compile(r"^((\[[A-Za-z0-9.:-]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?)?$")  # postfix's syntax
+
+
 def _port(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535
 
@@ -148,6 +151,13 @@ class Settings:
                                "a version like 4.6.3", "configurable-http-proxy from npm (5.x needs Node >= 20)")
     # mail API
     POSTPORT: int = setting(10025, _port, _PORT, "postfix's port for the mail API (instead of 25)")
+    RELAYHOST: str = setting("", lambda v: _str(v) and RELAYHOST_RE.match(v) is not None,
+                             "empty or postfix's relayhost syntax, like [smtp.example.org]:587",
+                             "where the backend's postfix hands the participants' mail (the api-db's welcome and "
+                             "credentials); empty: to each recipient's MX")
+    RELAY_AUTH: bool = setting(False, lambda v: isinstance(v, bool), "true or false",
+                               "the relay wants a login: WOD_RELAY_USER and WOD_RELAY_PASSWORD from the deploying "
+                               "environment (stored on the backend only, 0600)")
     MAILAPI_CLIENTS: tuple[str, ...] = setting((), _networks, "a list of IP addresses or networks",
                                                "who may send the mail API, beyond the inventory's api_db hosts")
     APIDB_ADDRESSES: tuple[str, ...] = setting((), _networks, "a list of IP addresses (derived from the api_db hosts)",
@@ -538,6 +548,8 @@ def _cross_checks(s: Settings) -> list[str]:
     if s.WODAPIDBURL.startswith("http://") and not s.WODAPIDB_ALLOW_HTTP:
         problems.append(f"WODAPIDBURL={s.WODAPIDBURL!r}: must be https:// (every callback carries the api-db "
                         f"password); WODAPIDB_ALLOW_HTTP=True accepts http on purpose (README: HTTPS to the api-db)")
+    if s.RELAY_AUTH and not s.RELAYHOST:
+        problems.append("RELAY_AUTH=True: needs a RELAYHOST to log in to")
     if s.POSTPORT == s.WODBEPORT:
         problems.append(f"POSTPORT={s.POSTPORT!r}: must differ from WODBEPORT")
     return problems

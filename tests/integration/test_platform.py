@@ -57,22 +57,60 @@ class ApiDb:
         return requests.get(f"{self.url}/customers", headers=self.token(), timeout=10).json()
 
 
+RELAY: list[str] = []  # the participants' mail provider, as the backends' RELAYHOST (fixture `provider`)
+
+
 def site_args(api_db: hosts.TestHost, *args: str) -> tuple[str, ...]:
     """The backends' WODAPIDBURL is derived from the inventory's api-db (plain HTTP here: the
-    containers' network)."""
-    return (*SOURCES, "--data", "WODAPIDB_ALLOW_HTTP=True", *args)
+    containers' network); their postfix relays the participants' mail to the provider."""
+    return (*SOURCES, "--data", "WODAPIDB_ALLOW_HTTP=True", *(("--data", f"RELAYHOST={RELAY[0]}") if RELAY else ()),
+            *args)
 
 
 SITE_ENV = {"WOD_HOSTS": f"{NAME},{API_DB},{PORTAL}", **PASSWORDS}
 
 
-def site(api_db: hosts.TestHost, *args: str, limit: str | None = None):
+def site(api_db: hosts.TestHost, *args: str, limit: str | None = None, env_extra: dict | None = None):
     """deploys/site.py on the backend, the api-db and the portal (or on `limit` among them)."""
-    return pyinfra(*site_args(api_db, *args), deploy="deploys/site.py", limit=limit, env=SITE_ENV)
+    return pyinfra(*site_args(api_db, *args), deploy="deploys/site.py", limit=limit,
+                   env={**SITE_ENV, **(env_extra or {})})
+
+
+# The participant's mail provider: an SMTP server beside the hosts (Python's own smtpd, 3.11)
+# that keeps every message it is handed, with the envelope's recipients on top
+PROVIDER = r"""
+import asyncore, itertools, pathlib, smtpd, warnings
+warnings.simplefilter("ignore")
+box, count = pathlib.Path("/tmp/mail"), itertools.count()
+box.mkdir(exist_ok=True)
+class Provider(smtpd.SMTPServer):
+    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+        (box / f"{next(count)}.eml").write_bytes(("X-Rcpt: " + ",".join(rcpttos) + "\n").encode() + data)
+Provider(("0.0.0.0", 2525), None, decode_data=False)
+asyncore.loop()
+"""
 
 
 @pytest.fixture(scope="module")
-def apidb(backend):
+def provider():
+    """Every participant's mail provider while the platform runs: the backends relay to it, so
+    no mail of the api-db's waits in a backend's queue (which check reports)."""
+    import docker
+
+    from wod_deploy.testing.image import host_image
+
+    client = docker.from_env()
+    container = client.containers.run(host_image(client), ["python3", "-c", PROVIDER], entrypoint=[], detach=True,
+                                      name=f"wod-{NAME}-provider", remove=True)
+    container.reload()
+    RELAY.append(f"[{container.attrs['NetworkSettings']['IPAddress']}]:2525")
+    yield container
+    RELAY.clear()
+    container.kill()
+
+
+@pytest.fixture(scope="module")
+def apidb(backend, provider):
     for source in (UPSTREAM, PORTAL_SOURCE):
         assert (source / "package.json").is_file(), f"upstream's application is expected at {source}"
     host = hosts.up(role="api_db", name=API_DB)
@@ -493,3 +531,61 @@ def test_no_secret_is_on_a_command_line_during_a_converge_or_a_check(apidb):
     assert all(len(v) >= 8 for v in secrets.values()), secrets.keys()
     seen = {name: [a[:3] for a in argvs if any(value in arg for arg in a)] for name, value in secrets.items()}
     assert not any(seen.values()), seen
+
+
+def mailbox(container, recipient: str) -> list[str]:
+    out = subprocess.run(["docker", "exec", container.name, "sh", "-c", "cat /tmp/mail/*.eml 2>/dev/null; true"],
+                         capture_output=True, text=True).stdout
+    return [m for m in out.split("X-Rcpt: ")[1:] if m.startswith(recipient)]
+
+
+def test_the_participants_login_reaches_their_mailbox_and_logs_them_in(backend, apidb, provider):
+    """A registration as upstream's portal makes it: the api-db sends the welcome and the
+    credentials through the backend's postfix (no SendGrid), which hands them to the provider;
+    the user name and password in the mail log into the hub."""
+    import re
+
+    email = f"mailbox-{int(time.time())}@example.org"
+    apidb.register(email)
+    deadline = time.monotonic() + 180
+    while not (found := [m for m in mailbox(provider, email) if "Password:" in m]):
+        assert time.monotonic() < deadline, f"no credentials mail for {email}: {mailbox(provider, email)}"
+        time.sleep(3)
+    timing("registration to the credentials mail in the participant's mailbox", 180 - (deadline - time.monotonic()))
+    user = re.search(r"User Name: (student[0-9]+)", found[0]).group(1)
+    password = re.search(r"Password: ([A-Za-z0-9]+)", found[0]).group(1)
+    assert backend.login(user, password).status_code == 302
+    assert any("welcome" in m.lower() for m in mailbox(provider, email))
+    assert backend.sh("postqueue -j").stdout == ""  # nothing waiting
+
+
+def test_no_participant_relays_a_mail_through_the_backend(backend, apidb, provider):
+    """By SMTP from the backend itself, or with sendmail: refused; the provider gets nothing."""
+    attack = ("import smtplib\n"
+              f"with smtplib.SMTP('127.0.0.1', {S.POSTPORT}, timeout=20) as s:\n"
+              "    try:\n"
+              f"        s.sendmail('{S.WODSENDER}', ['victim@example.org'], 'Subject: hi\\n\\nspam')\n"
+              "        print('accepted')\n"
+              "    except smtplib.SMTPRecipientsRefused as e:\n"
+              "        print('refused')\n")
+    assert backend.sh("python3 -", user="student7", stdin=attack).stdout.strip() == "refused"
+    sent = backend.sh("printf 'Subject: hi\\n\\nspam\\n' | /usr/sbin/sendmail victim@example.org", user="student7",
+                      check=False)
+    assert sent.returncode != 0
+    time.sleep(5)
+    assert mailbox(provider, "victim@example.org") == []
+
+
+def test_a_sendgrid_key_from_the_environment_reaches_the_api_db_and_stays(apidb):
+    """WODSENDGRIDAPIKEY from the deploying environment: in the api-db's environment (0600), kept by
+    a converge without it, and `None` (upstream's unset: mail through the backends) when given so."""
+    env_file = "/etc/wod-api-db/api-db.env"
+    try:
+        site(apidb.host, limit=API_DB, env_extra={"WODSENDGRIDAPIKEY": "SG.not-a-real-key"})
+        assert "WODSENDGRIDAPIKEY=SG.not-a-real-key" in apidb.sh(f"cat {env_file}").stdout
+        results, _, _ = site(apidb.host, limit=API_DB)  # without it: kept, nothing changes
+        assert changed(results) == [] and "SG.not-a-real-key" in apidb.sh(f"cat {env_file}").stdout
+    finally:
+        site(apidb.host, limit=API_DB, env_extra={"WODSENDGRIDAPIKEY": "None"})
+    assert "WODSENDGRIDAPIKEY=None" in apidb.sh(f"cat {env_file}").stdout
+    assert requests.get(f"{apidb.url}/workshops", timeout=10).status_code == 200

@@ -14,6 +14,7 @@ the host (the last 5), before the app starts; never db:drop nor reset-data.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from pyinfra.api import deploy as pyinfra_deploy
@@ -27,7 +28,7 @@ from .. import managed
 from ..checks import expect
 from ..managed import Directory, File, Secret, Service, render
 from ..operations.apt import apt_packages
-from ..operations.files import env_file, tree
+from ..operations.files import env_file, secret_initial, secret_put, tree
 from ..operations.node import migrations, node_app
 from ..settings import Settings
 from ..sources import application
@@ -83,12 +84,18 @@ def env_lines(s: Settings, name: str) -> list[str]:
     """The public part of the app's environment (secrets are added on the host)."""
     return [f"WODPGDB={s.WODPGDB}", f"WODPGUSER={s.WODPGDB}", f"WODAPIDBPORT={s.WODAPIDBPORT}",
             f"WODAPIDBFQDN={name}", f"WODSENDER={s.WODSENDER}", f"WODPOSTPORT={s.POSTPORT}",
-            f"WODDENYLIST={','.join(s.WODDENYLIST) or NOTHING_DENIED}", "WODSENDGRIDAPIKEY=None",
-            "WODFEEDBACKURL=None"]
+            f"WODDENYLIST={','.join(s.WODDENYLIST) or NOTHING_DENIED}", "WODFEEDBACKURL=None"]
+
+
+def sendgrid_key(s: Settings) -> str:
+    """WODSENDGRIDAPIKEY: `None` (upstream's word for unset: mail goes through the backends'
+    postfix) until the deploying environment gives one."""
+    return f"{postgres.ETC}/sendgrid.secret"
 
 
 def secrets(s: Settings) -> dict[str, str]:
-    return {"WODPGPASSWD": postgres.password_file(s), "WODJWTSECRET": jwt_secret(s)}
+    return {"WODPGPASSWD": postgres.password_file(s), "WODJWTSECRET": jwt_secret(s),
+            "WODSENDGRIDAPIKEY": sendgrid_key(s)}
 
 
 def owned(s: Settings) -> list[managed.Item]:
@@ -113,8 +120,15 @@ def deploy(settings: Settings):
     built = node_app(name=f"Build (as {BUILDER}: npm install when the dependencies changed, Babel)", source=SOURCE,
                      app=APP, digest=digest, compiled=COMPILED, env_file=env_path(s), overrides=OVERRIDES,
                      user=BUILDER, work=WORK)
+    key = os.environ.get("WODSENDGRIDAPIKEY", "")
+    sendgrid = (secret_put(name="SendGrid key (from the environment)", path=sendgrid_key(s), content=key + "\n")
+                if key else secret_initial(name="SendGrid key: None unless the environment gives one",
+                                           path=sendgrid_key(s), content="None"))
     env = env_file(name=f"Environment {env_path(s)} (secrets added on the host)", path=env_path(s),
                    lines=env_lines(s, name), secrets=secrets(s), user=USER)
+    rewritten = env_file(name=f"Environment {env_path(s)} again (the SendGrid key changed)", path=env_path(s),
+                         lines=env_lines(s, name), secrets=secrets(s), user=USER, rewrite=True,
+                         _if=sendgrid.did_change)
     # before the app starts: its sync() would make the tables the migrations create
     migrated = migrations(name=f"Migrations of {s.WODPGDB} (after a pg_dump in {BACKUPS})", app=APP, user=USER,
                           database=s.WODPGDB, backups=BACKUPS)
@@ -122,7 +136,7 @@ def deploy(settings: Settings):
     systemd.daemon_reload(name="Reload units (api-db)", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db", read=items).values()
     restarted = systemd.service(name="Restart the api-db (build, environment or unit changed)", service="wod-api-db",
-                                restarted=True, _if=any_changed(built, env, migrated, ops[unit]))
+                                restarted=True, _if=any_changed(built, env, rewritten, migrated, ops[unit]))
     server.shell(name=f"Wait for the api-db on port {s.WODAPIDBPORT}",
                  commands=[f"for i in $(seq 60); do curl -fsS -o /dev/null http://127.0.0.1:{s.WODAPIDBPORT}/ "
                            "&& exit 0; sleep 1; done; echo 'the api-db did not answer: journalctl -u wod-api-db' >&2; "

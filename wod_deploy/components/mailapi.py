@@ -17,7 +17,7 @@ from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
 from facts.accounts import Account
-from facts.postfix import PostfixConfig
+from facts.postfix import MailQueue, PostfixConfig
 
 from .. import managed, reads
 from ..checks import expect
@@ -36,6 +36,21 @@ def config(s: Settings) -> str:
 
 def apidb_secret(s: Settings) -> str:
     return f"{s.etc_dir}/apidb.secret"
+
+
+RELAY_SECRET = "/etc/postfix/wod-relay.secret"  # `RELAYHOST user:password`, root 0600, read by postfix at start
+
+
+def relay_cf(s: Settings) -> dict[str, str]:
+    """The participants' mail (the api-db's welcome and credentials, relayed for the api-db hosts
+    alone) to RELAYHOST, over TLS when it offers it, logged in when RELAY_AUTH."""
+    if not s.RELAYHOST:
+        return {}
+    found = {"relayhost": s.RELAYHOST, "smtp_tls_security_level": "may"}
+    if s.RELAY_AUTH:
+        found.update(smtp_sasl_auth_enable="yes", smtp_sasl_password_maps=f"texthash:{RELAY_SECRET}",
+                     smtp_sasl_security_options="noanonymous", smtp_sasl_tls_security_options="noanonymous")
+    return found
 
 
 def main_cf(s: Settings) -> dict[str, str]:
@@ -58,6 +73,7 @@ def main_cf(s: Settings) -> dict[str, str]:
         # right behind it reach the handler in the order the api-db sent them
         "local_destination_concurrency_limit": "1",
         "append_dot_mydomain": "no",
+        **relay_cf(s),
     }
 
 
@@ -148,8 +164,22 @@ def deploy(settings: Settings):
             raise DeployError("WODAPIDBURL is set: export WOD_APIDB_PASSWORD (the api-db moderator password); "
                               "it is written to the backend only, never to the repository")
         secret_put(name="api-db password (from the environment)", path=apidb_secret(s), content=password + "\n")
+    relay = relay_login(s)
     systemd.service(name="Restart postfix (configuration changed)", service="postfix", restarted=True,
-                    _if=conf.did_change)
+                    _if=any_changed(conf, *relay))
+
+
+def relay_login(s: Settings) -> list:
+    """RELAY_AUTH's login, from the deploying environment to the backend only (never on a command
+    line, nor in --diff)."""
+    if not s.RELAY_AUTH:
+        return []
+    user, password = os.environ.get("WOD_RELAY_USER", ""), os.environ.get("WOD_RELAY_PASSWORD", "")
+    if not (user and password):
+        raise DeployError("RELAY_AUTH=True: export WOD_RELAY_USER and WOD_RELAY_PASSWORD (the relay's login); "
+                          "they are written to the backend only, never to the repository")
+    return [secret_put(name="Relay login (from the environment)", path=RELAY_SECRET,
+                       content=f"{s.RELAYHOST} {user}:{password}\n")]
 
 
 def checks(settings: Settings, probe):
@@ -164,3 +194,9 @@ def checks(settings: Settings, probe):
         yield expect("mailapi.postfix_master", f"master.cf {service}", line or "absent",
                      current.get("master", {}).get(service) or "absent")
     yield from managed.checks("mailapi", owned(s), probe)
+    waiting = [m for m in probe(MailQueue) if m["queue"] in ("deferred", "hold")]
+    yield expect("mailapi.queue", "postfix queue", "nothing deferred",
+                 "; ".join(f"{address} from {m['sender']}: {why or m['queue']}"[:200]
+                           for m in waiting[:5] for address, why in m["recipients"]) or "nothing deferred",
+                 "a participant's mail waits (their login, for one): mailq shows why, postqueue -f retries, "
+                 "journalctl -u postfix says more")

@@ -66,20 +66,31 @@ def secret_put(path: str, content: str):
     yield sh("mv %s %s", new, path)
 
 
+@operation()
+def secret_initial(path: str, content: str):
+    """A secret file made with a public placeholder `content` (root 0600) when absent; one already
+    there came from the deploying environment of an earlier deploy, and is kept."""
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} is in place")
+        return
+    yield sh("install -m 0600 -o root -g root /dev/null %s && printf '%%s\\n' %s > %s", path, content, path)
+
+
 def staging_name(dest: str) -> str:
     """Where pyinfra stages an upload to `dest` before sudo copies it (the private staging dir)."""
     return host.get_temp_filename(dest, temp_directory=(host.current_op_global_arguments or {}).get("_temp_dir"))
 
 
 @operation()
-def env_file(path: str, lines: list[str], secrets: dict[str, str], user: str):
+def env_file(path: str, lines: list[str], secrets: dict[str, str], user: str, rewrite: bool = False):
     """KEY=value lines for an application, 0600 `user`: the public `lines` from here, each secret
     `KEY=<content of a root-only file on the host>` added on the host, so no secret travels. Its
-    first line stamps the public part; rewritten when that, a secret, the owner or mode differ."""
+    first line stamps the public part; rewritten when that, a secret, the owner or mode differ, or
+    with `rewrite` (a secret file this run changes: the host's read predates it)."""
     stamp = "# wod-deploy " + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
     state = host.get_fact(EnvFile, path=path, secrets=secrets)
     wanted = (stamp, True, f"{user}:{user}", 0o600)
-    if state and (state["stamp"], state["secrets"], state["owner"], state["mode"]) == wanted:
+    if not rewrite and state and (state["stamp"], state["secrets"], state["owner"], state["mode"]) == wanted:
         host.noop(f"{path} is in place")
         return
     new = f"{path}.wod-new"
