@@ -32,7 +32,7 @@ demo: install docker  ## throwaway backend, converged, with a student login prin
 	$(BIN)/wod-deploy demo --name $(NAME)
 
 test: install docker browser  ## unit tests, then integration tests on throwaway hosts
-	$(PYTEST) -ra tests
+	$(PYTEST) -ra --durations=25 tests
 
 test-unit: install  ## no host needed
 	$(PYTEST) -ra tests/unit
