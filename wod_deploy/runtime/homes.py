@@ -80,14 +80,19 @@ def lab_workspace(ws: str) -> dict:
 
 
 def furnish(src: Path, home: Path, ws: str, context: dict) -> None:
-    """What CREATE puts in a home, done as the student: the workshop rendered, JupyterLab opening
-    on its 0-ReadMeFirst (when it has one), and the student's own SSH key pair (upstream's
-    wod_erase_student: RSA 2048, no passphrase), which the ssh kernel's notebooks use."""
+    """What CREATE puts in a home, done as the student: the workshop rendered, and JupyterLab
+    opening on its 0-ReadMeFirst (when it has one)."""
     render.render_tree(src, home / ws, context, "localhost")
     if (home / ws / "0-ReadMeFirst.ipynb").is_file():
         workspaces = home / ".jupyter" / "lab" / "workspaces"
         workspaces.mkdir(parents=True, exist_ok=True)
         (workspaces / "default-37a8.jupyterlab-workspace").write_text(json.dumps(lab_workspace(ws)))
+
+
+def key_pair(home: Path) -> None:
+    """The student's own SSH key pair (upstream's wod_erase_student: RSA 2048, no passphrase),
+    which the ssh kernel's notebooks use; made as the student once the admin's default ACL is on
+    .ssh, so the private key's mask is its mode's (0600: ssh refuses a key the group may read)."""
     (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
     me = pwd.getpwuid(os.getuid()).pw_name
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", me, "-f", ".ssh/id_rsa"],
@@ -122,6 +127,8 @@ def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, a
         accounts.kill_processes(student)  # root walks the tree next: nothing of theirs may change it
         for argv in naming.admin_acl_argv(cfg["wod_user"], "."):
             accounts.run(*argv, cwd=fresh)  # relative: the home's path is on no command line
+        if context is not None:
+            accounts.as_user(account, 60, key_pair, fresh)
         synced(home.parent)  # the new home on disk before its name is: a power cut gives the old or the new
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
