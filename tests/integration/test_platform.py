@@ -214,7 +214,7 @@ DRIFTS = [
 
 @pytest.mark.parametrize("case,breakage,check_id,resource", DRIFTS, ids=[d[0] for d in DRIFTS])
 def test_api_db_drift_is_named_then_repaired(backend, apidb, tmp_path, case, breakage, check_id, resource):
-    args = ("inventories/docker.py", "--limit", API_DB, *SOURCES, "--json", str(tmp_path / "r.json"))
+    args = ("inventories/docker.py", "--limit", API_DB, *site_args(apidb.host), "--json", str(tmp_path / "r.json"))
     env = SITE_ENV  # the whole platform: the api-db's firewall names its backends and portals
     proc = wod_deploy("check", *args, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -423,7 +423,7 @@ PORTAL_DRIFTS = [
 
 @pytest.mark.parametrize("case,breakage,check_id,resource", PORTAL_DRIFTS, ids=[d[0] for d in PORTAL_DRIFTS])
 def test_portal_drift_is_named_then_repaired(apidb, portal, tmp_path, case, breakage, check_id, resource):
-    args = ("inventories/docker.py", "--limit", PORTAL, *SOURCES, "--json", str(tmp_path / "r.json"))
+    args = ("inventories/docker.py", "--limit", PORTAL, *site_args(apidb.host), "--json", str(tmp_path / "r.json"))
     env = SITE_ENV
     assert wod_deploy("check", *args, env=env).returncode == 0
     subprocess.run(["docker", "exec", portal.container, "sh", "-c", breakage], check=True)
@@ -519,7 +519,7 @@ def test_no_secret_is_on_a_command_line_during_a_converge_or_a_check(apidb):
     try:
         results, _, _ = site(apidb.host, limit=API_DB)
         assert results["results"]["failed_hosts"] == []
-        proc = wod_deploy("check", "inventories/docker.py", "--limit", API_DB, *SOURCES, env=SITE_ENV)
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", API_DB, *site_args(apidb.host), env=SITE_ENV)
         assert proc.returncode == 0, proc.stdout[-3000:]
     finally:
         apidb.sh("find /usr/local/sbin -lname /usr/local/lib/wod-argv-audit -delete")
