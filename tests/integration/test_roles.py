@@ -17,10 +17,11 @@ STATE = ("{ dpkg-query -W -f '${Package} ${Version}\\n'; getent passwd; getent g
          "systemctl list-unit-files --no-legend; } | sha256sum")
 
 
-# With an api-db host in the inventory, a backend calls it back (WODAPIDBURL derived from it), in
-# plain HTTP on the containers' network, with the api-db's password from the environment
-APIDB_HTTP = ("--data", "WODAPIDB_ALLOW_HTTP=True")
-APIDB = {"WOD_APIDB_PASSWORD": "moderator-pw"}
+# The api-db host here is a plain machine of its role, with no api-db running: the backend is
+# told not to call it back (WODAPIDBURL would be derived from it; its PURGE would then wait for a
+# `cleaned` that never comes)
+APIDB_HTTP = ("--data", "WODAPIDBURL=")
+APIDB: dict = {}
 
 
 @pytest.fixture(scope="module")

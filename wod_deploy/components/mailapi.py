@@ -43,14 +43,13 @@ RELAY_SECRET = "/etc/postfix/wod-relay.secret"  # `RELAYHOST user:password`, roo
 
 def relay_cf(s: Settings) -> dict[str, str]:
     """The participants' mail (the api-db's welcome and credentials, relayed for the api-db hosts
-    alone) to RELAYHOST, over TLS when it offers it, logged in when RELAY_AUTH."""
-    if not s.RELAYHOST:
-        return {}
-    found = {"relayhost": s.RELAYHOST, "smtp_tls_security_level": "may"}
-    if s.RELAY_AUTH:
-        found.update(smtp_sasl_auth_enable="yes", smtp_sasl_password_maps=f"texthash:{RELAY_SECRET}",
-                     smtp_sasl_security_options="noanonymous", smtp_sasl_tls_security_options="noanonymous")
-    return found
+    alone) to RELAYHOST (empty: each recipient's MX), over TLS when offered, logged in when
+    RELAY_AUTH. Every key always written: a relay or a login dropped from the settings is dropped
+    from main.cf too."""
+    return {"relayhost": s.RELAYHOST, "smtp_tls_security_level": "may",
+            "smtp_sasl_auth_enable": "yes" if s.RELAY_AUTH else "no",
+            "smtp_sasl_password_maps": f"texthash:{RELAY_SECRET}" if s.RELAY_AUTH else "",
+            "smtp_sasl_security_options": "noanonymous", "smtp_sasl_tls_security_options": "noanonymous"}
 
 
 def main_cf(s: Settings) -> dict[str, str]:
