@@ -91,12 +91,14 @@ def furnish(src: Path, home: Path, ws: str, context: dict) -> None:
 
 def key_pair(home: Path) -> None:
     """The student's own SSH key pair (upstream's wod_erase_student: RSA 2048, no passphrase),
-    which the ssh kernel's notebooks use; made as the student once the admin's default ACL is on
-    .ssh, so the private key's mask is its mode's (0600: ssh refuses a key the group may read)."""
+    which the ssh kernel's notebooks use; made as the student, after the admin's ACL, then 0600
+    (its mask with it) and 0644."""
     (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
     me = pwd.getpwuid(os.getuid()).pw_name
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", me, "-f", ".ssh/id_rsa"],
                    check=True, capture_output=True, cwd=home)  # relative: the home is on no command line
+    os.chmod(home / ".ssh" / "id_rsa", 0o600)  # the admin's ACL mask to nothing: ssh refuses a key others may read
+    os.chmod(home / ".ssh" / "id_rsa.pub", 0o644)
 
 
 def rebuild_home(cfg: dict, n: int, ws: str = "", context: dict | None = None, after=None) -> None:
