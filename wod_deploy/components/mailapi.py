@@ -91,10 +91,10 @@ def upstream_vars(s: Settings) -> dict:
     """What upstream's Ansible gives every workshop template beyond the branding, under upstream's
     names: the backend's names and ports, the students' range, and each workshop's base ports as
     `<NAME>-<WORKSHOP>` (HTTPPORT-WKSHP-Ansible101: 16051, read through hostvars)."""
-    found = {"WODBEFQDN": s.WODBEEXTFQDN, "WODBEEXTFQDN": s.WODBEEXTFQDN, "WODBEIP": s.WODBEEXTIP,
+    found = {"WODBEFQDN": s.WODBEEXTFQDN, "WODBEIP": s.WODBEEXTIP,  # WODBEEXTFQDN, WODUSER: runtime/variables
              "WODBEPORT": s.WODBEPORT, "POSTPORT": s.POSTPORT, "JPHUB": s.JPHUB, "STUDDIR": s.STUDDIR,
              "WODSTUDDIR": s.STUDDIR, "USERMIN": s.USERMIN, "USERMAX": s.USERMAX, "UIDBASE": s.UIDBASE,
-             "GIDBASE": s.GIDBASE, "WODUSER": s.WODUSER}
+             "GIDBASE": s.GIDBASE}
     for ws, ports in sorted(s.WORKSHOP_PORTS.items()):
         found.update((f"{name}-{ws}", base) for name, base in sorted(ports.items()))
     return found
