@@ -289,3 +289,49 @@ def test_a_failing_hook_leaves_the_home_as_it_was(backend):
     assert event["outcome"] == "failed" and "post-copy-WKSHP-Test101.sh exited 3" in event["reason"], event
     assert backend.home_digest(20) == before
     assert backend.sh(f"ls -A {S.STUDDIR} | grep '^[.]' || true").stdout == ""
+
+
+ROOM = range(2, 10)  # a room registering in one scheduler tick
+
+
+def test_a_room_registering_at_once_is_served_at_once_and_nothing_shared_is_corrupted(backend):
+    """Upstream's scheduler sends one CREATE per registrant in the same tick, on concurrent
+    connections, its exact bytes. Different students' actions overlap (their durations add up to
+    more than the whole burst took); one student's CREATE, CLEANUP and PURGE, sent back to back
+    among them, run in the order sent; every account, password, server and log line is whole."""
+    import threading
+
+    from bench.room import dialogue, send_as_upstream
+
+    fqdn, port, last = f"{backend.host.name}.wod.test", backend.host.ports["postfix"], 10
+    before = len(backend.lines(LOG))
+    sends = [threading.Thread(target=send_as_upstream, args=(port, dialogue(fqdn, f"CREATE {n} {700 + n}")))
+             for n in ROOM]
+    started = time.monotonic()
+    for t in sends:
+        t.start()
+    for subject, body in ((f"CREATE {last} 710", "WKSHP-Test101"), (f"CLEANUP {last} 710", "WKSHP-Test101"),
+                          (f"PURGE {last} 710", "")):
+        send_as_upstream(port, dialogue(fqdn, subject, body))  # one after the other, as the scheduler's ticks
+    for t in sends:
+        t.join()
+    deadline = time.monotonic() + 300
+    while len(events := [json.loads(line) for line in backend.lines(LOG)[before:]
+                         if '"FLUSH"' not in line]) < len(ROOM) + 3:
+        assert time.monotonic() < deadline, f"{len(events)} of {len(ROOM) + 3} actions logged: {events}"
+        time.sleep(1)
+    took = time.monotonic() - started
+    assert all(e["outcome"] == "done" for e in events), [e for e in events if e["outcome"] != "done"]
+    assert [e["action"] for e in events if e["student"] == f"student{last}"] == ["CREATE", "CLEANUP", "PURGE"]
+    creates = [e for e in events if e["action"] == "CREATE" and e["student"] != f"student{last}"]
+    assert sorted(e["student"] for e in creates) == sorted(f"student{n}" for n in ROOM)
+    assert sum(e["seconds"] for e in creates) > took, (took, [e["seconds"] for e in creates])  # they overlapped
+    assert backend.sh("pwck -r -q && grpck -r -q", check=False).returncode == 0  # /etc/passwd, shadow, group whole
+    for n in ROOM:  # each participant's own password, as their notebook says, logs them in, their server up
+        assert backend.login(f"student{n}", backend.password(n)).status_code == 302, n
+    deadline = time.monotonic() + 300
+    while not all(backend.server_ready(f"student{n}") for n in ROOM):
+        assert time.monotonic() < deadline, "the room's servers are not all ready"
+        time.sleep(2)
+    for n in ROOM:
+        backend.act(f"PURGE {n} {700 + n}", body="")

@@ -466,3 +466,49 @@ def test_the_log_is_read_from_its_end_in_blocks(tmp_path):
     lines = [f"line {i} " + "x" * (i % 7) for i in range(500)]
     path.write_text("\n".join(lines) + "\n")
     assert [b.decode() for b in actions.backwards(str(path), block=16) if b] == lines[::-1]
+
+
+def test_a_sender_is_answered_once_the_students_lock_is_held_so_one_students_actions_keep_their_order(
+        cfg, tmp_path, monkeypatch):
+    """Postfix hands over the next message once the handler answers: a second message for the
+    same student is answered only after the first action ends; another student's runs meanwhile."""
+    import threading
+
+    cfg["lock_dir"] = str(tmp_path / "locks")
+    release, ran = threading.Event(), []
+
+    def purge(c, req, hub, api):
+        ran.append(req.stdid)
+        if len(ran) == 1:
+            assert release.wait(10)
+        return {}
+
+    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS, "PURGE": purge})
+    monkeypatch.setattr(actions, "Hub", lambda c: None)
+
+    def handled(n: int) -> threading.Event:
+        answered = threading.Event()
+        threading.Thread(target=actions.handle, args=(mail(f"PURGE {n} 1", body=""), cfg),
+                         kwargs={"accepted": lambda event: answered.set()}, daemon=True).start()
+        return answered
+
+    assert handled(3).wait(5)  # its action now runs, holding student3's lock
+    second, other = handled(3), handled(4)
+    assert other.wait(5) and not second.wait(1)  # student4 goes on; student3's next waits its turn
+    release.set()
+    assert second.wait(5)
+    deadline, events = time.monotonic() + 5, []
+    while len(events) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        events = [json.loads(line) for line in Path(cfg["log_file"]).read_text().splitlines()]
+    assert ran == [3, 4, 3]
+    assert [(e["student"], e["outcome"]) for e in events] == [("student4", "done"), ("student3", "done"),
+                                                              ("student3", "done")]
+    assert all("seconds" in e for e in events)
+
+
+def test_a_handler_that_is_not_reached_has_postfix_try_again(tmp_path, monkeypatch):
+    from wod_deploy.runtime import cli
+
+    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    assert cli.submit(str(tmp_path / "no-socket")) == 75  # EX_TEMPFAIL: procmail's `e` rule exits with it

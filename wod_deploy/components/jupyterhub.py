@@ -131,6 +131,12 @@ def pins(s: Settings) -> list[str]:
     return [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
 
 
+# Installed by jsonschema's format extra (jupyter_events) for IRI checks the hub never needs: it
+# builds a grammar at import, 1.8 s of CPU in each participant's server start (of 3.6 s), which
+# a room starting at once pays twenty times over (docs/benchmarks.md).
+UNWANTED = ("rfc3987-syntax",)
+
+
 def pinned(s: Settings) -> dict[str, str]:
     """{canonical name: version} of the pinned venv packages."""
     return {canonical(name): version for name, version in (p.split("==", 1) for p in pins(s))}
@@ -146,7 +152,7 @@ def deploy(settings: Settings):
                    reads.read(NpmGlobalVersion, package="configurable-http-proxy"))
     adoption = managed.deploy(first, "JupyterHub", read=items)
     packages = venv(name="JupyterHub venv: JupyterHub, JupyterLab and kernel packages (pinned)",
-                    path=s.JPHUB, pins=pins(s))
+                    path=s.JPHUB, pins=pins(s), unwanted=UNWANTED)
     moved = [op for item, op in adoption.items() if isinstance(item, Moved)]
     # the schema itself is upgraded by the unit, before the hub starts on the new code
     server.shell(name="Back up the hub database (the venv's packages changed)",
@@ -182,6 +188,8 @@ def checks(settings: Settings, probe):
     installed = probe(VenvPackages, venv=s.JPHUB)
     for name, version in pinned(s).items():
         yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", version, installed.get(name))
+    for name in UNWANTED:
+        yield expect("jupyterhub.package", f"{s.JPHUB} pip {name}", "absent", installed.get(name, "absent"))
     yield expect("jupyterhub.npm", npm_home(s), f"npm {NPM[0]}",
                  (found := probe(PackageVersion, path=f"{npm_home(s)}/package.json")) and f"npm {found}")
     yield expect("jupyterhub.proxy", "npm configurable-http-proxy", s.CHP_VERSION,

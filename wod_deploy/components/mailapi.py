@@ -69,7 +69,9 @@ def main_cf(s: Settings) -> dict[str, str]:
         # the api-db writes to WODUSER; procmail runs as the mail account instead (WODUSER has sudo)
         "alias_maps": f"hash:/etc/aliases, inline:{{ {s.WODUSER}={s.mail_user} }}",
         # one delivery at a time per local recipient, in queue order: a CLEANUP and the PURGE
-        # right behind it reach the handler in the order the api-db sent them
+        # right behind it reach the handler in the order the api-db sent them. A delivery lasts
+        # until the handler holds its student's lock, not the action (runtime/actions.py): a
+        # room's CREATEs run at once.
         "local_destination_concurrency_limit": "1",
         "append_dot_mydomain": "no",
         **relay_cf(s),

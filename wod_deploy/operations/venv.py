@@ -38,14 +38,19 @@ def made_meanwhile(path: str, pins: list[str]) -> str:
 
 
 @operation()
-def venv(path: str, pins: list[str]):
-    """A venv at `path` (python3) holding every `name==version` of `pins`."""
+def venv(path: str, pins: list[str], unwanted: tuple[str, ...] = ()):
+    """A venv at `path` (python3) holding every `name==version` of `pins`, and none of the
+    `unwanted` packages (removed after any install, which may have brought them back)."""
     installed = reads.fact(VenvPackages, venv=path)
     missing = [f"{name}=={version}" for name, version in (pin.split("==", 1) for pin in pins)
                if installed.get(canonical(name)) != version]
-    if not missing:
+    present = [name for name in unwanted if canonical(name) in installed]
+    if not (missing or present):
         host.noop(f"{path}: {' '.join(pins)} installed")
         return
     if not installed:  # no venv (its pip is a package)
         yield _create(path)
-    yield _install(path, missing)
+    if missing:
+        yield _install(path, missing)
+    if unwanted and (missing or present):
+        yield sh("flock %s %s/bin/pip uninstall -q -y %s", lock(path), path, list(unwanted))

@@ -1,8 +1,11 @@
 """The four actions of the mail API (CREATE, CLEANUP, RESET, PURGE), and the handling of one
 message: parse, act under the students' locks, log the outcome, send the api-db's callbacks.
 
-One student's actions run one at a time, in arrival order; a home is rebuilt aside and swapped
-in, so a failed action leaves it as it was. Every message is logged with its outcome.
+Actions for different students run at once (a room registers in the same scheduler tick); one
+student's actions run one at a time, in arrival order: the handler tells its sender it has the
+message only once it holds that student's lock, and postfix hands over the next message only
+then. A home is rebuilt aside and swapped in, so a failed action leaves it as it was. Every
+message is logged with its outcome.
 """
 
 from __future__ import annotations
@@ -114,9 +117,13 @@ HANDLERS = {"CREATE": create, "CLEANUP": cleanup, "RESET": reset, "PURGE": purge
 
 
 def log(cfg: dict, **event) -> None:
-    event = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}
-    with open(cfg["log_file"], "a") as f:
-        f.write(json.dumps(event, sort_keys=True) + "\n")
+    """One line per event, in one append: handlers running at once never interleave their lines."""
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **event}, sort_keys=True) + "\n"
+    fd = os.open(cfg["log_file"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
 
 
 def backwards(path: str, block: int = 1 << 16):
@@ -160,8 +167,10 @@ def resolved(cfg: dict, req: Request) -> tuple[Request, dict]:
     return dataclasses.replace(req, stdid=n, last=0), {"student_from": source}
 
 
-def handle(raw: bytes, cfg: dict, local_root: bool = False) -> dict:
-    """Parse, act, log; returns the logged event."""
+def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda event: None) -> dict:
+    """Parse, act, log; returns the logged event. `accepted(event)` is called once the message is
+    valid and its students' locks are held: from then on the action is this handler's, and the
+    next message for the same students waits for it."""
     try:
         req, found = resolved(cfg, parse(raw, cfg, local_root))
     except Rejected as exc:
@@ -172,7 +181,10 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False) -> dict:
     api = ApiDb(cfg)
     try:
         with students_locked(cfg, req.numbers):
+            accepted({**base, "outcome": "accepted"})
+            started = time.monotonic()
             result = HANDLERS[req.action](cfg, req, Hub(cfg), api)
+            result["seconds"] = round(time.monotonic() - started, 2)  # the action itself, lock held
         event = {**base, "outcome": "done", **result}
     except Rejected as exc:
         event = {**base, "outcome": "rejected", "reason": str(exc)}

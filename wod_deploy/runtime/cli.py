@@ -58,10 +58,15 @@ def send_to_handler(socket_path: str, raw: bytes) -> str:
 
 
 def submit(socket_path: str) -> int:
-    """procmail's side: one message from stdin to the handler's socket; its outcome back."""
-    reply = send_to_handler(socket_path, sys.stdin.buffer.read(MAX_MESSAGE + 1))
+    """procmail's side: one message from stdin to the handler's socket; its reply back. A
+    handler not reached fails the delivery (procmail then has postfix try again later)."""
+    try:
+        reply = send_to_handler(socket_path, sys.stdin.buffer.read(MAX_MESSAGE + 1))
+    except OSError as exc:
+        print(f"wod-mail-api: handler not reached: {exc}")
+        return 75  # EX_TEMPFAIL
     print(reply)
-    return 0 if reply else 1  # no reply: the handler never ran (procmail logs it)
+    return 0 if reply else 75  # no reply: the handler never ran
 
 
 def peer_uid() -> int | None:
@@ -89,9 +94,26 @@ def main(argv: list[str]) -> int:
         actions.flush(cfg)
         return 0
     # root (wod-test-action) speaks for itself; anything else came through postfix and procmail
-    event = actions.handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg, local_root=peer_uid() == 0)
-    print(json.dumps(event, sort_keys=True), flush=True)  # to the socket: procmail's log
+    answered = []
+    event = actions.handle(sys.stdin.buffer.read(MAX_MESSAGE + 1), cfg, local_root=peer_uid() == 0,
+                           accepted=lambda event: answered.append(answer(event)))
+    if not answered:  # rejected before any lock: the outcome itself
+        answer(event)
     return 0  # the outcome is in the log; procmail must not bounce the message back
+
+
+def answer(event: dict) -> None:
+    """The handler's one reply to its sender (procmail logs it), then the connection closed: the
+    sender, and postfix behind it, go on to the next message while this action runs."""
+    print(json.dumps(event, sort_keys=True), flush=True)
+    try:
+        with socket.socket(fileno=os.dup(1)) as conn:
+            conn.shutdown(socket.SHUT_RDWR)
+    except OSError:  # not a socket (a terminal, a test's pipe): nothing waits on it
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # nothing more reaches the sender, nor fails writing to it
+    os.close(devnull)
 
 
 if __name__ == "__main__":
