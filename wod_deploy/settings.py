@@ -15,6 +15,7 @@ import socket
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
+from .recipes import RECIPES
 from .runtime import naming
 
 # Debian's useradd range for normal accounts (login.defs UID_MIN..UID_MAX).
@@ -54,6 +55,10 @@ def _strlist(v: Any) -> bool:
 
 def _pins(v: Any) -> bool:
     return _strlist(v) and all(PIN_RE.match(x) for x in v)
+
+
+def _kernels(v: Any) -> bool:
+    return _strlist(v) and len(set(v)) == len(v) and all(x in RECIPES for x in v)
 
 
 def _networks(v: Any) -> bool:
@@ -135,8 +140,13 @@ class Settings:
     WODBEPORT: int = setting(8000, _port, _PORT, "the hub's port")
     HUB_PACKAGES: tuple[str, ...] = setting(("jupyterhub==5.5.4", "jupyterlab==4.6.6"), _pins, _PINS,
                                             "JupyterHub and JupyterLab in the venv")
-    KERNEL_PACKAGES: tuple[str, ...] = setting(("bash_kernel==0.10.0", "sshkernel==0.11.1"), _pins, _PINS,
-                                               "kernel packages in the venv")
+    KERNELS: tuple[str, ...] = setting(("python3", "bash", "ssh"), _kernels,
+                                       f"a list of distinct kernel names among {', '.join(RECIPES)}",
+                                       "the Jupyter kernels the backend registers (each one's recipe: "
+                                       "wod_deploy/recipes.py); a workshop needing another is refused at CREATE")
+    KERNEL_PACKAGES: tuple[str, ...] = setting((), _pins, _PINS,
+                                               "more pins in the venv; one naming a kernel recipe's package "
+                                               "replaces the recipe's pin")
     HUB_TLS_CERT: str = setting("", lambda v: _str(v) and (v == "" or os.path.isfile(v)),
                                 "empty or a file on the deploying machine",
                                 "PEM certificate (and chain) the hub serves on WODBEPORT; empty: plain HTTP")

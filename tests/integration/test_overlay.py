@@ -20,8 +20,8 @@ def test_private_overlay_wins_then_the_public_layer_comes_back(backend):
         assert backend.sh("cat /etc/skel/.bash_aliases").stdout.startswith("# private overlay template: Private Brand")
         # its workshop was added to the public ones
         assert backend.sh("ls /var/lib/wod/workshops").stdout.split() == [
-            "WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101",
-            "WKSHP-Unset101"]
+            "WKSHP-Broken101", "WKSHP-Kernels101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Tab101",
+            "WKSHP-Test101", "WKSHP-Unset101"]
         # its values reach the notebooks through the mail API
         assert backend.act("CREATE 13 7")["outcome"] == "done"
         readme = backend.sh("cat /student/student13/WKSHP-Test101/0-ReadMeFirst.ipynb").stdout

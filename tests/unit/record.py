@@ -136,7 +136,7 @@ def operations(s) -> list[tuple]:
     """(directory, case, operation, kwargs, setup, teardown), from the dev host's own settings."""
     students = dict(usermin=s.USERMIN, usermax=s.USERMAX, uidbase=s.UIDBASE, gidbase=s.GIDBASE, admin=s.WODUSER,
                     studdir=s.STUDDIR)
-    specs = dict(venv=s.JPHUB, kernels=kernels.KERNELS)
+    specs = dict(venv=s.JPHUB, kernels=kernels.installers(s))
     npm = dict(version=jupyterhub.NPM[0], sha512=jupyterhub.NPM[1], dest=f"{s.lib_dir}/npm")
     pins = jupyterhub.pins(s)
     admin_user = dict(user=s.WODUSER, home=s.admin_home, shell="/bin/bash", create_home=True)

@@ -122,7 +122,7 @@ def test_completion_counts_executed_code_cells(tmp_path):
 
 
 def test_workshop_meta_reads_reset_and_range(cfg):
-    assert catalogue.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20]}
+    assert catalogue.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20], "kernels": ["python3"]}
     assert catalogue.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
 
 

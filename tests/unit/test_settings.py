@@ -58,6 +58,8 @@ BAD = [
     # the check compares versions for equality: a range would be permanent drift, so it is refused
     ({"HUB_PACKAGES": ["jupyterhub>=5"]}, "HUB_PACKAGES=['jupyterhub>=5']", "name==version"),
     ({"KERNEL_PACKAGES": ["bash_kernel~=0.10"]}, "KERNEL_PACKAGES=['bash_kernel~=0.10']", "name==version"),
+    ({"KERNELS": ["python3", "rust"]}, "KERNELS=['python3', 'rust']", "kernel names among python3, bash, ssh"),
+    ({"KERNELS": ["bash", "bash"]}, "KERNELS=['bash', 'bash']", "distinct kernel names"),
     ({"WORKSHOP_PORTS": {"WKSHP-X": {"HTTPPORT": 0}}}, "WORKSHOP_PORTS=", "port 1..65535"),
     # the moderator's password goes with every callback: clear text only when asked for
     ({"WODAPIDBURL": "http://api.example.org/api"}, "WODAPIDBURL='http://api.example.org/api'", "https://"),

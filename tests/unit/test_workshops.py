@@ -21,8 +21,8 @@ def state(tmp_path, monkeypatch):
 
 def test_local_directory_and_overlay_merge():
     s = Settings(WODNOBO=str(FIXTURES / "workshops"), PRIVATE_DIR=str(FIXTURES / "private"))
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Private101", "WKSHP-Reset101", "WKSHP-Tab101",
-                                              "WKSHP-Test101", "WKSHP-Unset101"]
+    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Kernels101", "WKSHP-Private101",
+                                              "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101", "WKSHP-Unset101"]
 
 
 def test_pack_is_byte_stable_and_skips_git_and_checkpoints(tmp_path):
@@ -44,8 +44,8 @@ def test_git_url_is_cloned_on_the_controller(tmp_path):
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "workshops"], check=True)
     s = Settings(WODNOBO=f"file://{repo}", WODNOBO_REF="main")
-    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Reset101", "WKSHP-Tab101", "WKSHP-Test101",
-                                              "WKSHP-Unset101"]
+    assert sorted(workshops.catalogue(s)) == ["WKSHP-Broken101", "WKSHP-Kernels101", "WKSHP-Reset101",
+                                              "WKSHP-Tab101", "WKSHP-Test101", "WKSHP-Unset101"]
     (repo / "WKSHP-Test101" / "wod.yml").unlink()
     subprocess.run([*git, "commit", "-q", "-am", "drop Test101"], check=True)
     assert "WKSHP-Test101" not in workshops.catalogue(s)  # refreshed on the next deploy
@@ -64,7 +64,7 @@ def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its
         found = workshops._read(Settings(WODNOBO=str(tmp_path)))
     assert sorted(found) == ["WKSHP-Fine101", "WKSHP-Tab101"]
     assert found["WKSHP-Tab101"][1]["replayLink"] == "https://example.org/replay"
-    assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None}
+    assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None, "kernels": []}
     warned = caplog.text
     assert f"{tmp_path}/WKSHP-Bad101/wod.yml:3" in warned and f"{tmp_path}/WKSHP-List101/wod.yml:1" in warned
 

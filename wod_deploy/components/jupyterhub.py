@@ -26,6 +26,7 @@ from ..checks import expect
 from ..managed import Directory, File, Key, Moved, Secret, Service, render
 from ..operations.npm import npm_cli, npm_global
 from ..operations.venv import venv
+from ..recipes import RECIPES
 from ..runtime import naming
 from ..settings import Settings
 from .system import runtime_module
@@ -127,8 +128,11 @@ def owned(s: Settings) -> list[managed.Item]:
 
 
 def pins(s: Settings) -> list[str]:
-    """The venv's packages, exact pins (name==version) only."""
-    return [*s.HUB_PACKAGES, *s.KERNEL_PACKAGES]
+    """The venv's packages, exact pins (name==version) only: the hub's, those of the kernels' recipes
+    (KERNELS), and KERNEL_PACKAGES, whose pin of a recipe's package replaces the recipe's."""
+    mine = {canonical(p.split("==")[0]): p for p in s.KERNEL_PACKAGES}
+    kernels = [p for k in s.KERNELS for p in RECIPES[k].pip if canonical(p.split("==")[0]) not in mine]
+    return [*s.HUB_PACKAGES, *dict.fromkeys(kernels), *mine.values()]
 
 
 # Installed by jsonschema's format extra (jupyter_events) for IRI checks the hub never needs: it

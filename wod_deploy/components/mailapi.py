@@ -111,7 +111,7 @@ def handler_config(s: Settings) -> dict:
         "workshop_ports": s.WORKSHOP_PORTS, "workshop_vars": s.WORKSHOP_VARS, "upstream_vars": upstream_vars(s),
         "branding": {k: getattr(s, k) for k in ("BRANDING", "BRANDINGWOD", "BRANDINGLOGO", "BRANDINGURL",
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
-        "clients": s.mail_clients,
+        "clients": s.mail_clients, "kernels": list(s.KERNELS),
         "spool_dir": f"{s.data_dir}/callbacks", "callback_ttl": s.CALLBACK_TTL, "lock_dir": "/run/wod-mail-api",
         "socket": s.mail_socket,
         "cleaned_wait": s.CLEANED_WAIT, "cleaned_poll": s.CLEANED_POLL,

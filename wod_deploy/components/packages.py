@@ -9,6 +9,7 @@ from .. import reads
 from ..checks import expect
 from ..operations.apt import apt_packages
 from ..operations.venv import made_meanwhile
+from ..recipes import RECIPES
 from ..settings import Settings
 from .jupyterhub import pins
 
@@ -20,7 +21,8 @@ BACKEND_PACKAGES = ("python3", "python3-venv", "python3-dev", "build-essential",
 
 
 def packages(s: Settings) -> list[str]:
-    return sorted({*s.BASE_PACKAGES, *BACKEND_PACKAGES, *s.WORKSHOP_PACKAGES})
+    kernels = [p for k in s.KERNELS for p in RECIPES[k].apt]
+    return sorted({*s.BASE_PACKAGES, *BACKEND_PACKAGES, *kernels, *s.WORKSHOP_PACKAGES})
 
 
 @pyinfra_deploy("Packages")

@@ -99,11 +99,41 @@ def _parsed(name: str, mtime_ns: int, size: int) -> dict | None:
     return None
 
 
-def index_entry(meta: dict) -> dict:
-    """What the backend needs of a wod.yml: does it reset, and its student range ([min, max] or None)."""
+def index_entry(meta: dict, kernels: list[str] | tuple = ()) -> dict:
+    """What the backend needs of a workshop: does it reset, its student range ([min, max] or None),
+    and the kernels its notebooks name (CREATE refuses one that needs a kernel not registered)."""
     rng = meta.get("range")
     valid = isinstance(rng, list) and len(rng) == 2 and all(isinstance(n, int) for n in rng)
-    return {"reset": meta.get("reset") is True, "range": rng if valid else None}
+    return {"reset": meta.get("reset") is True, "range": rng if valid else None, "kernels": sorted(kernels)}
+
+
+# a notebook is a template before CREATE renders it: when `{% ... %}` makes its text invalid JSON,
+# its kernelspec is still found in the text
+KERNELSPEC_RE = re.compile(r'"kernelspec"\s*:\s*\{[^{}]*?"name"\s*:\s*"([^"]+)"')
+
+
+def kernelspec_name(text: str) -> str | None:
+    """The kernel a notebook names (metadata.kernelspec.name), None when it names none."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        found = KERNELSPEC_RE.search(text)
+        return found.group(1) if found else None
+    spec = data.get("metadata", {}).get("kernelspec") if isinstance(data, dict) else None
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def notebook_kernels(root: Path) -> list[str]:
+    """The kernels the notebooks of one workshop directory name (checkpoints aside)."""
+    names = {kernelspec_name(path.read_text(errors="replace")) for path in sorted(root.rglob("*.ipynb"))
+             if ".ipynb_checkpoints" not in path.parts and path.is_file()}
+    return sorted(names - {None})
+
+
+def kernels_needed(settings: Settings) -> dict[str, list[str]]:
+    """{workshop: the kernels its notebooks name}, for the catalogue this backend is shipped."""
+    return {name: notebook_kernels(path) for name, path in catalogue(settings).items()}
 
 
 def hooks(settings: Settings) -> dict[str, bytes]:
@@ -159,7 +189,8 @@ def staged(settings: Settings) -> tuple[str, str, list[str]]:
     if key not in _staged:
         found = _read(settings)
         workshops = {name: path for name, (path, _) in found.items()}
-        data = pack(workshops, {name: index_entry(meta) for name, (_, meta) in found.items()}, scripts)
+        index = {name: index_entry(meta, notebook_kernels(path)) for name, (path, meta) in found.items()}
+        data = pack(workshops, index, scripts)
         # who may read what is part of the tree: a new restriction ships it again
         digest = hashlib.sha256(data + json.dumps(restricted(settings)).encode()).hexdigest()
         path = state_dir() / "cache" / f"workshops-{digest[:16]}.tar"

@@ -43,6 +43,9 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
         names = sorted(set().union(*gaps.values()))
         raise Rejected(f"workshop {req.ws} needs {', '.join(names)}, which nobody set (WORKSHOP_VARS; "
                        f"read in {', '.join(sorted(gaps))})")
+    missing = catalogue.unregistered_kernels(cfg, req.ws)
+    if missing:
+        raise Rejected(catalogue.kernels_refused(req.ws, missing))  # before anything is touched
     accounts.evict(cfg, hub, req.stdid)  # whatever the slot's last participant left behind
     password = accounts.random_password()
     ran = hooks.run_hooks(cfg, "create", req, req.stdid, password)
