@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20)
     args = parser.parse_args(argv)
     host = next(h for h in hosts.running() if h.name == args.reuse)
+    purge(host, args.n)  # whatever earlier work left running on those students
     try:
         print(json.dumps(burst(host, args.n)))
     finally:

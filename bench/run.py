@@ -26,6 +26,8 @@ from pathlib import Path
 from wod_deploy.settings import Settings
 from wod_deploy.testing import hosts
 
+from . import room
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = ROOT / "bench" / "students.yml"
 STUDENTS_ONLY = "tests/integration/deploys/students_only.py"
@@ -168,6 +170,20 @@ def students(host: hosts.TestHost, ns: list[int], ansible_ns: list[int], runs: i
     return figures
 
 
+def room_figures(host: hosts.TestHost, n: int, runs: int) -> list[Figure]:
+    """n CREATEs at once as upstream's scheduler sends them (bench/room.py), the slots freed after each run."""
+    bursts = []
+    room.purge(host, n)  # whatever earlier work left running on those students
+    for _ in range(runs):
+        try:
+            bursts.append(room.burst(host, n))
+        finally:
+            room.purge(host, n)
+    command = f"python -m bench.room --reuse {host.name} --n {n}"
+    return [Figure(f"a room of {n} registering at once: {which} server ready", command,
+                   [b[f"{which}_ready"] for b in bursts]) for which in ("first", "last")]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", default="20,200,2000")
@@ -215,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                                    cpu_of=backends[:size]))
         work = ROOT / ".wod" / "bench"
         work.mkdir(parents=True, exist_ok=True)
+        figures += room_figures(first, 5 if args.smoke else S.USERMAX, args.runs)
         figures += students(first, ns, ansible_ns, args.runs, ansible_inventory(first, work))
         timed(*pyinfra_cmd("deploys/backend.py", [first.name]))  # the backend as it was
     finally:

@@ -107,6 +107,28 @@ class Backend:
         expired (CLEANUP, RESET and PURGE close it)."""
         self.sh(f"chpasswd && usermod --expiredate '' {user}", stdin=f"{user}:{password}\n")
 
+    def ssh_login(self, user: str) -> bool:
+        """Whether `user` gets a shell over SSH with the key a participant planted (the test's own)."""
+        import paramiko
+
+        self.not_banned()  # a refused key counts in the sshd jail, and our deploys come from the same address
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        try:
+            client.connect("127.0.0.1", port=self.host.ssh_port, username=user, key_filename=str(hosts.ssh_key()),
+                           allow_agent=False, look_for_keys=False, timeout=20)
+            _, out, _ = client.exec_command("id -un", timeout=20)
+            return out.read().decode().strip() == user
+        except paramiko.AuthenticationException:
+            return False
+        finally:
+            client.close()
+
+    def plant_key(self, user: str) -> None:
+        """What a participant can do in their own home: authorize a key of theirs (the test's)."""
+        self.sh("install -d -m 0700 ~/.ssh && cat >> ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/*", user=user,
+                stdin=hosts.ssh_key().with_suffix(".pub").read_text())
+
     def token(self) -> str:
         return self.sh(f"cat {S.hub_token_file}").stdout.strip()
 
@@ -124,7 +146,8 @@ class Backend:
         """This test process (the Docker gateway, as the backend sees it) is never banned for the
         refused logins the tests make on purpose: fail2ban ignores it (at run time, so a reboot
         or a restart of fail2ban forgets it). test_security's ban test alone lifts that."""
-        self.sh(f"fail2ban-client set jupyterhub addignoreip {self.host.gateway} >/dev/null 2>&1 || true")
+        self.sh(f"for jail in jupyterhub sshd; do fail2ban-client set $jail addignoreip {self.host.gateway}; done "
+                ">/dev/null 2>&1 || true")
 
     def login(self, user: str, password: str) -> requests.Response:
         """A hub login through the published port, as a browser does it (xsrf cookie first)."""

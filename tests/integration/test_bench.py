@@ -12,7 +12,8 @@ pytestmark = pytest.mark.integration
 FIGURES = ("backend no-change converge (one host)", "wod-deploy check (one backend, 20 students)",
            "backends no-change converge in parallel, 1", "wod-deploy students first converge, N=5",
            "wod-deploy students no-change, N=5", "Ansible students first converge, N=5",
-           "Ansible students no-change, N=5")
+           "Ansible students no-change, N=5", "a room of 5 registering at once: first server ready",
+           "a room of 5 registering at once: last server ready")
 
 
 def test_the_bench_at_5_students_writes_its_report_and_leaves_the_backend_compliant(backend, tmp_path):

@@ -6,6 +6,7 @@ holds logs the student into the hub."""
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -589,3 +590,93 @@ def test_a_sendgrid_key_from_the_environment_reaches_the_api_db_and_stays(apidb)
         site(apidb.host, limit=API_DB, env_extra={"WODSENDGRIDAPIKEY": "None"})
     assert "WODSENDGRIDAPIKEY=None" in apidb.sh(f"cat {env_file}").stdout
     assert requests.get(f"{apidb.url}/workshops", timeout=10).status_code == 200
+
+
+# The slot's end, as upstream's scheduler drives it (modules/CheckCustomers, every 20 s, unchanged):
+# time is moved by editing a customer's dates in PostgreSQL, as the clock would move it.
+
+def psql(apidb: ApiDb, sql: str) -> str:
+    return apidb.sh(f"runuser -u postgres -- psql -d {S.WODPGDB} -tAc {shlex.quote(sql)}").stdout.strip()
+
+
+def waited(what: str, found, timeout: float = 300):
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, f"{what}: not after {timeout:.0f}s"
+        time.sleep(2)
+    return value
+
+
+def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_serve_again(backend, apidb, provider):
+    """At once, as a day runs: a participant to the end of a slot (credentials, their files and
+    key, expiring, expired, CLEANUP, `PURGE [object Promise]`), one in a `reset: true` workshop
+    (`RESET` and `PURGE [object Promise]`), and one stuck in welcome (a CREATE that fails: after
+    10 minutes CLEANUP, the error mail, and their new registration gets the first one's slot)."""
+    plain, resets, broken = "WKSHP-Test101", "WKSHP-Reset101", "WKSHP-Broken101"
+    for notebook in (resets, broken):  # the admin opens them: their wod.yml gives no capacity
+        psql(apidb, f"UPDATE workshops SET capacity = 5, active = true WHERE notebook = '{notebook}'")
+    capacity = lambda nb: int(psql(apidb, f"SELECT capacity FROM workshops WHERE notebook = '{nb}'"))  # noqa: E731
+    sent = lambda cid: psql(apidb, f'SELECT "lastEmailSent" FROM customers WHERE id = {cid}')  # noqa: E731
+    student = lambda sid: requests.get(f"{apidb.url}/students/{sid}", headers=apidb.token(), timeout=10).json()  # noqa: E731
+    day = int(time.time())
+    emails = {nb: f"slot-{nb.lower()}-{day}@example.org" for nb in (plain, resets, broken)}
+    seats = {nb: capacity(nb) for nb in emails}
+    customers = {nb: apidb.register(email, notebook=nb) for nb, email in emails.items()}
+    cid = {nb: c["id"] for nb, c in customers.items()}
+    sid = {nb: c["studentId"] for nb, c in customers.items()}
+    user = {nb: f"student{n}" for nb, n in sid.items()}  # BASESTDID 0: the api-db's id is the backend's number
+
+    def events(nb: str) -> list[dict]:
+        return [e for e in map(json.loads, backend.lines(MAIL_LOG)) if e.get("customer") == cid[nb]]
+
+    for nb in (plain, resets):
+        waited(f"{nb}'s credentials", lambda nb=nb: sent(cid[nb]) == "credentials")
+    waited("the failed CREATE", lambda: [e for e in events(broken) if e["outcome"] != "done"])
+    assert sent(cid[broken]) == "welcome"
+    password = student(sid[plain])["password"]
+    assert backend.login(user[plain], password).status_code == 302
+    for nb in (plain, resets):  # the participants work, and one leaves a key of theirs
+        backend.sh(f"echo mine > ~/{nb}/notes.txt", user=user[nb])
+    backend.plant_key(user[plain])
+    assert backend.ssh_login(user[plain]), "the planted key does not log in during the slot: the test proves nothing"
+
+    # an hour left, then none; the stuck registration 11 minutes old
+    psql(apidb, f"UPDATE customers SET \"startDate\" = now() - interval '11 minutes' WHERE id = {cid[broken]}")
+    for nb in (plain, resets):
+        psql(apidb, f"UPDATE customers SET \"endDate\" = now() + interval '30 minutes' WHERE id = {cid[nb]}")
+        waited(f"{nb} expiring", lambda nb=nb: sent(cid[nb]) == "expiring")
+    expired = time.monotonic()
+    for nb in (plain, resets):
+        psql(apidb, f"UPDATE customers SET \"endDate\" = now() - interval '1 minute' WHERE id = {cid[nb]}")
+    done = lambda nb, action: [e for e in events(nb) if e.get("action") == action and e["outcome"] == "done"]  # noqa: E731
+    waited("the first slot free", lambda: done(plain, "PURGE") and not student(sid[plain])["assigned"])
+    timing("expiry to the slot free (upstream's scheduler: CLEANUP, PURGE [object Promise], callbacks)",
+           time.monotonic() - expired)
+    for nb, actions in ((resets, ("CLEANUP", "RESET", "PURGE")), (broken, ("CLEANUP", "PURGE"))):
+        for action in actions:
+            waited(f"{nb}'s {action}", lambda nb=nb, action=action: done(nb, action))
+
+    # the ended slot: nothing of the participant's is left, nor any way in; the api-db has it free
+    assert done(plain, "PURGE")[0]["student_from"].startswith(f"customer {cid[plain]}'s ")
+    assert done(plain, "CLEANUP")[0]["completion"] == 0
+    for nb in (plain, resets):
+        assert backend.sh(f"test -e ~/{nb}/notes.txt", user=user[nb], check=False).returncode != 0, nb
+        assert not student(sid[nb])["assigned"], nb
+    assert backend.login(user[plain], password).status_code != 302 and not backend.ssh_login(user[plain])
+    assert student(sid[plain])["password"] != password
+    assert (sent(cid[plain]), capacity(plain)) == ("expired", seats[plain])
+    assert psql(apidb, f"SELECT active FROM customers WHERE id = {cid[plain]}") == "f"
+    assert sent(cid[broken]) == "error"
+    waited("the stuck participant's error mail", lambda: [m for m in mailbox(provider, emails[broken])
+                                                           if "Deployment Issue" in m])
+
+    # the stuck participant registers again, and gets the slot the first one freed
+    held = psql(apidb, "WITH held AS (UPDATE students SET assigned = true WHERE assigned = false AND id <> "
+                       f"{sid[plain]} RETURNING id) SELECT id FROM held").split()
+    try:
+        again = apidb.register(emails[broken])
+    finally:
+        psql(apidb, f"UPDATE students SET assigned = false WHERE id IN ({','.join(held) or '0'})")
+    assert again["studentId"] == sid[plain], again
+    waited("the new registration's credentials", lambda: sent(again["id"]) == "credentials")
+    assert backend.login(user[plain], student(sid[plain])["password"]).status_code == 302

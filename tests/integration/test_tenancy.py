@@ -322,47 +322,21 @@ def test_another_participant_sees_nothing_of_a_home_being_built(backend, untouch
     assert (seen["named"], seen["opened"], leaked) == ([], [], []), seen
 
 
-def ssh_login(backend, user: str) -> bool:
-    """Whether `user` gets a shell over SSH with the key a participant planted (the test's own)."""
-    import paramiko
-
-    from wod_deploy.testing.hosts import ssh_key
-
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    try:
-        client.connect("127.0.0.1", port=backend.host.ssh_port, username=user, key_filename=str(ssh_key()),
-                       allow_agent=False, look_for_keys=False, timeout=20)
-        _, out, _ = client.exec_command("id -un", timeout=20)
-        return out.read().decode().strip() == user
-    except paramiko.AuthenticationException:
-        return False
-    finally:
-        client.close()
-
-
-def plant_key(backend, user: str) -> None:
-    from wod_deploy.testing.hosts import ssh_key
-
-    as_student(backend, "install -d -m 0700 ~/.ssh && cat >> ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/*",
-               stdin=ssh_key().with_suffix(".pub").read_text())
-
-
 def test_a_key_planted_during_a_slot_logs_in_no_more_once_it_is_cleaned_up(backend, untouched):
     """A workshop that resets keeps the home (the planted key with it) until RESET: the account
     itself is closed at CLEANUP, for SSH, for the hub and for su alike."""
     user = f"student{ME}"
     assert backend.act(f"CREATE {ME} 44", body="WKSHP-Reset101\n")["outcome"] == "done"
-    plant_key(backend, user)
-    assert ssh_login(backend, user), "the planted key does not log in during the slot: the test proves nothing"
+    backend.plant_key(user)
+    assert backend.ssh_login(user), "the planted key does not log in during the slot: the test proves nothing"
     event = backend.act(f"CLEANUP {ME} 44", body="WKSHP-Reset101\n")
     assert event["outcome"] == "done", event
     assert backend.sh(f"test -s {S.STUDDIR}/{user}/.ssh/authorized_keys", check=False).returncode == 0
-    assert not ssh_login(backend, user)
+    assert not backend.ssh_login(user)
     backend.sh("chpasswd", stdin=f"{user}:Known-pw-7\n")  # whatever the password, no way in
-    assert backend.login(user, "Known-pw-7").status_code == 403 and not ssh_login(backend, user)
+    assert backend.login(user, "Known-pw-7").status_code == 403 and not backend.ssh_login(user)
     backend.act(f"PURGE {ME} 44", body="")
-    assert not ssh_login(backend, user)
+    assert not backend.ssh_login(user)
     assert backend.act(f"CREATE {ME} 45")["outcome"] == "done"  # the next participant's slot opens it
     assert backend.login(user, backend.password(ME)).status_code == 302
     backend.act(f"PURGE {ME} 45", body="")
@@ -376,11 +350,11 @@ def test_a_notebook_that_breaks_the_parser_does_not_stop_cleanup(backend, untouc
     ws = f"{S.STUDDIR}/{user}/WKSHP-Test101"
     as_student(backend, f"python3 -c \"print('[' * 200000)\" > {ws}/deep.ipynb && "
                         f"head -c 20000000 /dev/zero | tr '\\0' ' ' > {ws}/huge.ipynb")
-    plant_key(backend, user)
+    backend.plant_key(user)
     event = backend.act(f"CLEANUP {ME} 46")
     assert event["outcome"] == "done" and event["completion"] == 0, event
     assert backend.sh(f"ls -A {S.STUDDIR}/{user}").stdout.split() == backend.sh("ls -A /etc/skel").stdout.split()
-    assert not ssh_login(backend, user)
+    assert not backend.ssh_login(user)
     backend.act(f"PURGE {ME} 46", body="")
 
 

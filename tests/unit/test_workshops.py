@@ -57,12 +57,14 @@ def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its
     for name, text in (("WKSHP-Tab101", "name: Tab101\nreplayLink:\t'https://example.org/replay'\nreset: true\n"),
                        ("WKSHP-Bad101", "name: Bad101\nrange: [unclosed\n"),
                        ("WKSHP-List101", "- not\n- a mapping\n"),
-                       ("WKSHP-Fine101", "name: Fine101\n")):
+                       ("WKSHP-Fine101", "name: Fine101\n"),
+                       ("WKSHP-Mixed101", "name: Mixed101\nreplayLink: \t'https://example.org/r'\n")):
         (tmp_path / name).mkdir()
         (tmp_path / name / "wod.yml").write_text(text)
     with caplog.at_level("WARNING", logger="pyinfra"):
         found = workshops._read(Settings(WODNOBO=str(tmp_path)))
-    assert sorted(found) == ["WKSHP-Fine101", "WKSHP-Tab101"]
+    assert sorted(found) == ["WKSHP-Fine101", "WKSHP-Mixed101", "WKSHP-Tab101"]  # RUST101's " \t" too
+    assert found["WKSHP-Mixed101"][1]["replayLink"] == "https://example.org/r"
     assert found["WKSHP-Tab101"][1]["replayLink"] == "https://example.org/replay"
     assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None, "kernels": []}
     warned = caplog.text

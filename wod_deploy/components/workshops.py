@@ -69,8 +69,9 @@ def _read(settings: Settings) -> dict[str, tuple[Path, dict]]:
     return workshops
 
 
-# A tab after "key:" is refused by PyYAML but read by YAML::Tiny, upstream's seeder.
-TAB_AFTER_KEY = re.compile(r"^( *[^\s#:][^:]*:)\t+", re.M)
+# A tab after "key:", alone or among spaces (upstream's WKSHP-RUST101 has " \t"), is refused by
+# PyYAML but read by YAML::Tiny, upstream's seeder.
+TAB_AFTER_KEY = re.compile(r"^( *[^\s#:][^:]*:)[ \t]*\t[ \t]*", re.M)
 
 
 def read_meta(path: Path) -> dict | None:
