@@ -54,7 +54,8 @@ def test_the_index_carries_the_kernels_each_workshop_needs(tmp_path):
     tarball, _, _ = workshops.staged(CATALOGUE)
     with tarfile.open(tarball) as tar:
         index = json.load(tar.extractfile(workshops.INDEX))
-    assert index["WKSHP-Kernels101"] == {"reset": False, "range": [1, 20], "kernels": ["bash", "python3"]}
+    assert index["WKSHP-Kernels101"] == {"reset": False, "range": [1, 20], "kernels": ["bash", "python3"],
+                                           "appliance": None}
 
 
 def test_each_kernel_json_is_declared_whole_with_the_venvs_python():

@@ -122,7 +122,8 @@ def test_completion_counts_executed_code_cells(tmp_path):
 
 
 def test_workshop_meta_reads_reset_and_range(cfg):
-    assert catalogue.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20], "kernels": ["python3"]}
+    assert catalogue.workshop_meta(cfg, "WKSHP-Reset101") == {"reset": True, "range": [1, 20], "kernels": ["python3"],
+                                                            "appliance": None}
     assert catalogue.workshop_meta(cfg, "WKSHP-Test101")["reset"] is False
 
 
@@ -512,3 +513,22 @@ def test_a_handler_that_is_not_reached_has_postfix_try_again(tmp_path, monkeypat
 
     monkeypatch.setattr("sys.stdin", open(os.devnull))
     assert cli.submit(str(tmp_path / "no-socket")) == 75  # EX_TEMPFAIL: procmail's `e` rule exits with it
+
+
+def test_an_appliance_workshops_hooks_get_upstreams_wodrtarget(cfg, monkeypatch):
+    """Upstream's procmail-action exports WODRTARGET for the hooks' appliance playbooks: the
+    workshop's IP-<WS> for a mono-appliance one, plus the student's place in the range for a
+    multi-appliance one; without that address its CREATE is refused, naming the key."""
+    from wod_deploy.runtime import hooks
+
+    index = {"WKSHP-Test101": {"reset": False, "range": [3, 20], "appliance": "multi"},
+             "WKSHP-Reset101": {"reset": True, "range": [1, 20], "appliance": "mono"}}
+    monkeypatch.setattr(catalogue, "workshop_index", lambda c: index)
+    cfg["workshop_vars"] = {"IP-WKSHP-Test101": "10.0.0.10", "IP-WKSHP-Reset101": "10.0.1.5"}
+    assert hooks.appliance_target(cfg, parse(mail("CREATE 5 1"), cfg), 5) == "10.0.0.12"
+    assert hooks.appliance_target(cfg, parse(mail("CREATE 5 1", body="WKSHP-Reset101\n"), cfg), 5) == "10.0.1.5"
+    index["WKSHP-Test101"]["appliance"] = None
+    assert hooks.appliance_target(cfg, parse(mail("CREATE 5 1"), cfg), 5) is None
+    del cfg["workshop_vars"]["IP-WKSHP-Reset101"]
+    with pytest.raises(Rejected, match="IP-WKSHP-Reset101 no IPv4 address"):
+        hooks.appliance_target(cfg, parse(mail("CREATE 5 1", body="WKSHP-Reset101\n"), cfg), 5)

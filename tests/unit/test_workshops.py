@@ -66,7 +66,8 @@ def test_a_tab_after_a_key_is_read_and_an_unreadable_wod_yml_is_skipped_with_its
     assert sorted(found) == ["WKSHP-Fine101", "WKSHP-Mixed101", "WKSHP-Tab101"]  # RUST101's " \t" too
     assert found["WKSHP-Mixed101"][1]["replayLink"] == "https://example.org/r"
     assert found["WKSHP-Tab101"][1]["replayLink"] == "https://example.org/replay"
-    assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None, "kernels": []}
+    assert workshops.index_entry(found["WKSHP-Tab101"][1]) == {"reset": True, "range": None, "kernels": [],
+                                                                 "appliance": None}
     warned = caplog.text
     assert f"{tmp_path}/WKSHP-Bad101/wod.yml:3" in warned and f"{tmp_path}/WKSHP-List101/wod.yml:1" in warned
 

@@ -102,10 +102,13 @@ def _parsed(name: str, mtime_ns: int, size: int) -> dict | None:
 
 def index_entry(meta: dict, kernels: list[str] | tuple = ()) -> dict:
     """What the backend needs of a workshop: does it reset, its student range ([min, max] or None),
-    and the kernels its notebooks name (CREATE refuses one that needs a kernel not registered)."""
+    the kernels its notebooks name (CREATE refuses one that needs a kernel not registered), and
+    whether its participants share one appliance or get one each (the hooks' WODRTARGET)."""
     rng = meta.get("range")
     valid = isinstance(rng, list) and len(rng) == 2 and all(isinstance(n, int) for n in rng)
-    return {"reset": meta.get("reset") is True, "range": rng if valid else None, "kernels": sorted(kernels)}
+    appliance = "multi" if meta.get("multiappliance") is True else "mono" if meta.get("monoappliance") is True else None
+    return {"reset": meta.get("reset") is True, "range": rng if valid else None, "kernels": sorted(kernels),
+            "appliance": appliance}
 
 
 # a notebook is a template before CREATE renders it: when `{% ... %}` makes its text invalid JSON,

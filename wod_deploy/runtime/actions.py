@@ -46,6 +46,7 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     missing = catalogue.unregistered_kernels(cfg, req.ws)
     if missing:
         raise Rejected(catalogue.kernels_refused(req.ws, missing))  # before anything is touched
+    hooks.appliance_target(cfg, req, req.stdid)  # refused before anything when the appliance has no address
     accounts.evict(cfg, hub, req.stdid)  # whatever the slot's last participant left behind
     password = accounts.random_password()
     ran = hooks.run_hooks(cfg, "create", req, req.stdid, password)
