@@ -23,6 +23,7 @@ from wod_deploy.testing import hosts
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = os.environ.get("WOD_TEST_HOST", "it-backend")  # a second checkout can use another
+os.environ["WOD_HOST_PREFIX"] = NAME  # the inventory of every run here: this session's hosts alone
 TIMINGS = ROOT / ".wod" / "timings.txt"
 S = Settings()  # the declared defaults: the test host runs with them (plus group_data/docker.py)
 MAIL_LOG = f"{S.log_dir}/mail-api.log"

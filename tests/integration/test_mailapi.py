@@ -53,7 +53,8 @@ def test_create_cleanup_purge(backend):
 
 def test_create_opens_jupyterlab_on_the_workshops_readme_and_gives_an_ssh_key_pair(backend):
     """As upstream's CREATE: the participant's JupyterLab opens 0-ReadMeFirst of the workshop (the
-    default workspace their server serves), and they own an SSH key pair for the ssh kernel."""
+    default workspace their server serves) with a checkpoint to revert to, and they own an SSH
+    key pair for the ssh kernel."""
     n, user, home = 19, "student19", f"{S.STUDDIR}/student19"
     assert backend.act(f"CREATE {n} 63")["outcome"] == "done"
     keys = backend.sh(f"stat -c '%n %U %a' {home}/.ssh/id_rsa {home}/.ssh/id_rsa.pub").stdout.split("\n")
@@ -64,6 +65,11 @@ def test_create_opens_jupyterlab_on_the_workshops_readme_and_gives_an_ssh_key_pa
     assert space.status_code == 200, space.text[:300]
     layout = space.json()["data"]["layout-restorer:data"]["main"]
     assert layout["current"] == "notebook:WKSHP-Test101/0-ReadMeFirst.ipynb", layout
+    readme = "WKSHP-Test101/0-ReadMeFirst.ipynb"  # its checkpoint is the notebook as rendered: "Revert" returns to it
+    saved = session.get(f"{backend.hub}/user/{user}/api/contents/{readme}/checkpoints", timeout=30)
+    assert [c["id"] for c in saved.json()] == ["checkpoint"], saved.text[:300]
+    assert backend.sh(f"cmp {home}/{readme} {home}/WKSHP-Test101/.ipynb_checkpoints/0-ReadMeFirst-checkpoint.ipynb",
+                      user=user, check=False).returncode == 0
     before = backend.sh(f"cat {home}/.ssh/id_rsa.pub").stdout
     assert backend.act(f"CLEANUP {n} 63")["outcome"] == "done"
     assert backend.act(f"CREATE {n} 64")["outcome"] == "done"  # the next participant: a key of their own

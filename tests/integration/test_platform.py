@@ -599,10 +599,11 @@ def psql(apidb: ApiDb, sql: str) -> str:
     return apidb.sh(f"runuser -u postgres -- psql -d {S.WODPGDB} -tAc {shlex.quote(sql)}").stdout.strip()
 
 
-def waited(what: str, found, timeout: float = 300):
+def waited(what: str, found, timeout: float = 300, state=lambda: ""):
+    """found()'s first true value; failing after `timeout` with what `state()` says then."""
     deadline = time.monotonic() + timeout
     while not (value := found()):
-        assert time.monotonic() < deadline, f"{what}: not after {timeout:.0f}s"
+        assert time.monotonic() < deadline, f"{what}: not after {timeout:.0f}s; {state()}"
         time.sleep(2)
     return value
 
@@ -629,9 +630,17 @@ def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_ser
     def events(nb: str) -> list[dict]:
         return [e for e in map(json.loads, backend.lines(MAIL_LOG)) if e.get("customer") == cid[nb]]
 
+    def state() -> str:  # what a failure needs to be understood: both sides of each slot
+        rows = psql(apidb, 'SELECT id, "lastEmailSent", active, "studentId", "endDate" FROM customers WHERE id IN '
+                           f"({','.join(map(str, cid.values()))})")
+        scheduler = apidb.sh("journalctl -u wod-api-db --no-pager -n 60 | grep -iv 'executing' | tail -25",
+                             check=False).stdout
+        return (f"customers: {rows}\nbackend events: {[events(nb) for nb in cid]}\n"
+                f"mail-api log tail: {backend.lines(MAIL_LOG)[-8:]}\napi-db: {scheduler}")
+
     for nb in (plain, resets):
-        waited(f"{nb}'s credentials", lambda nb=nb: sent(cid[nb]) == "credentials")
-    waited("the failed CREATE", lambda: [e for e in events(broken) if e["outcome"] != "done"])
+        waited(f"{nb}'s credentials", lambda nb=nb: sent(cid[nb]) == "credentials", state=state)
+    waited("the failed CREATE", lambda: [e for e in events(broken) if e["outcome"] != "done"], state=state)
     assert sent(cid[broken]) == "welcome"
     password = student(sid[plain])["password"]
     assert backend.login(user[plain], password).status_code == 302
@@ -644,17 +653,17 @@ def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_ser
     psql(apidb, f"UPDATE customers SET \"startDate\" = now() - interval '11 minutes' WHERE id = {cid[broken]}")
     for nb in (plain, resets):
         psql(apidb, f"UPDATE customers SET \"endDate\" = now() + interval '30 minutes' WHERE id = {cid[nb]}")
-        waited(f"{nb} expiring", lambda nb=nb: sent(cid[nb]) == "expiring")
+        waited(f"{nb} expiring", lambda nb=nb: sent(cid[nb]) == "expiring", state=state)
     expired = time.monotonic()
     for nb in (plain, resets):
         psql(apidb, f"UPDATE customers SET \"endDate\" = now() - interval '1 minute' WHERE id = {cid[nb]}")
     done = lambda nb, action: [e for e in events(nb) if e.get("action") == action and e["outcome"] == "done"]  # noqa: E731
-    waited("the first slot free", lambda: done(plain, "PURGE") and not student(sid[plain])["assigned"])
+    waited("the first slot free", lambda: done(plain, "PURGE") and not student(sid[plain])["assigned"], state=state)
     timing("expiry to the slot free (upstream's scheduler: CLEANUP, PURGE [object Promise], callbacks)",
            time.monotonic() - expired)
     for nb, actions in ((resets, ("CLEANUP", "RESET", "PURGE")), (broken, ("CLEANUP", "PURGE"))):
         for action in actions:
-            waited(f"{nb}'s {action}", lambda nb=nb, action=action: done(nb, action))
+            waited(f"{nb}'s {action}", lambda nb=nb, action=action: done(nb, action), state=state)
 
     # the ended slot: nothing of the participant's is left, nor any way in; the api-db has it free
     assert done(plain, "PURGE")[0]["student_from"].startswith(f"customer {cid[plain]}'s ")
@@ -678,5 +687,5 @@ def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_ser
     finally:
         psql(apidb, f"UPDATE students SET assigned = false WHERE id IN ({','.join(held) or '0'})")
     assert again["studentId"] == sid[plain], again
-    waited("the new registration's credentials", lambda: sent(again["id"]) == "credentials")
+    waited("the new registration's credentials", lambda: sent(again["id"]) == "credentials", state=state)
     assert backend.login(user[plain], student(sid[plain])["password"]).status_code == 302

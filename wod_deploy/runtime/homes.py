@@ -81,12 +81,16 @@ def lab_workspace(ws: str) -> dict:
 
 def furnish(src: Path, home: Path, ws: str, context: dict) -> None:
     """What CREATE puts in a home, done as the student: the workshop rendered, and JupyterLab
-    opening on its 0-ReadMeFirst (when it has one)."""
+    opening on its 0-ReadMeFirst (when it has one), whose checkpoint is the notebook as rendered
+    (upstream's copy_folder.yml: "Revert to Checkpoint" brings the participant back to it)."""
     render.render_tree(src, home / ws, context, "localhost")
-    if (home / ws / "0-ReadMeFirst.ipynb").is_file():
+    readme = home / ws / "0-ReadMeFirst.ipynb"
+    if readme.is_file():
         workspaces = home / ".jupyter" / "lab" / "workspaces"
         workspaces.mkdir(parents=True, exist_ok=True)
         (workspaces / "default-37a8.jupyterlab-workspace").write_text(json.dumps(lab_workspace(ws)))
+        (home / ws / ".ipynb_checkpoints").mkdir(exist_ok=True)
+        shutil.copyfile(readme, home / ws / ".ipynb_checkpoints" / "0-ReadMeFirst-checkpoint.ipynb")
 
 
 def key_pair(home: Path) -> None:
