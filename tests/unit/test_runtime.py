@@ -455,6 +455,10 @@ def test_upstreams_unawaited_student_id_is_the_customers_as_we_logged_it(cfg, mo
     assert event["student_from"].startswith("customer 42's CREATE of ")
     event = actions.handle(mail("RESET [object Promise] 43", body="WKSHP-Reset101\n"), cfg)
     assert (event["student"], done[-1]) == ("student5", ("RESET", 5))
+    actions.log(cfg, action="CREATE", student="student5", customer=47, outcome="done")  # student5 given again
+    event = actions.handle(mail("PURGE [object Promise] 43", body="WKSHP-Reset101\n"), cfg)
+    assert event["outcome"] == "rejected" and "student5 serves customer 47" in event["reason"], event
+    assert done[-1] == ("RESET", 5)  # nothing more ran
     for custid in (44, 45):  # a failed action, no action at all
         event = actions.handle(mail(f"PURGE [object Promise] {custid}"), cfg)
         assert event["outcome"] == "rejected" and "[object Promise]" in event["reason"], event
@@ -478,18 +482,18 @@ def test_a_sender_is_answered_once_the_students_lock_is_held_so_one_students_act
     cfg["lock_dir"] = str(tmp_path / "locks")
     release, ran = threading.Event(), []
 
-    def purge(c, req, hub, api):
+    def cleanup(c, req, hub, api):
         ran.append(req.stdid)
         if len(ran) == 1:
             assert release.wait(10)
         return {}
 
-    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS, "PURGE": purge})
+    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS, "CLEANUP": cleanup})
     monkeypatch.setattr(actions, "Hub", lambda c: None)
 
     def handled(n: int) -> threading.Event:
         answered = threading.Event()
-        threading.Thread(target=actions.handle, args=(mail(f"PURGE {n} 1", body=""), cfg),
+        threading.Thread(target=actions.handle, args=(mail(f"CLEANUP {n} 1"), cfg),
                          kwargs={"accepted": lambda event: answered.set()}, daemon=True).start()
         return answered
 
@@ -532,3 +536,27 @@ def test_an_appliance_workshops_hooks_get_upstreams_wodrtarget(cfg, monkeypatch)
     del cfg["workshop_vars"]["IP-WKSHP-Reset101"]
     with pytest.raises(Rejected, match="IP-WKSHP-Reset101 no IPv4 address"):
         hooks.appliance_target(cfg, parse(mail("CREATE 5 1", body="WKSHP-Reset101\n"), cfg), 5)
+
+
+def test_a_purge_that_overtook_its_cleanup_lets_it_through_and_runs_after_it(cfg, tmp_path, monkeypatch):
+    """Upstream sends CLEANUP and PURGE in the same tick and postfix may hand the PURGE over first:
+    it is answered before it waits for its customer's `cleaned` (so the CLEANUP behind it is
+    delivered), and holds no lock meanwhile (so the CLEANUP runs, and the PURGE after it)."""
+    import threading
+
+    cfg["lock_dir"] = str(tmp_path / "locks")
+    cleaned, ran = threading.Event(), []
+    monkeypatch.setattr(ApiDb, "wait_cleaned", lambda self, custid: cleaned.wait(10) and "cleaned")
+    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS,
+                                              "CLEANUP": lambda c, req, hub, api: ran.append("CLEANUP") or {},
+                                              "PURGE": lambda c, req, hub, api: ran.append("PURGE") or {}})
+    monkeypatch.setattr(actions, "Hub", lambda c: None)
+    answered = threading.Event()
+    purge = threading.Thread(target=actions.handle, args=(mail("PURGE 3 42", body=""), cfg),
+                             kwargs={"accepted": lambda event: answered.set()})
+    purge.start()
+    assert answered.wait(5) and ran == []  # postfix may go on to the CLEANUP
+    assert actions.handle(mail("CLEANUP 3 42"), cfg)["outcome"] == "done"  # not stuck behind the PURGE
+    cleaned.set()  # the api-db has it cleaned
+    purge.join(10)
+    assert ran == ["CLEANUP", "PURGE"]

@@ -4,8 +4,10 @@ message: parse, act under the students' locks, log the outcome, send the api-db'
 Actions for different students run at once (a room registers in the same scheduler tick); one
 student's actions run one at a time, in arrival order: the handler tells its sender it has the
 message only once it holds that student's lock, and postfix hands over the next message only
-then. A home is rebuilt aside and swapped in, so a failed action leaves it as it was. Every
-message is logged with its outcome.
+then. RESET and PURGE come after their customer's CLEANUP whatever the arrival order: they wait
+for the api-db's `cleaned`, which that CLEANUP sets, before taking the lock. A home is rebuilt
+aside and swapped in, so a failed action leaves it as it was. Every message is logged with its
+outcome.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def purge(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
 
 
 HANDLERS = {"CREATE": create, "CLEANUP": cleanup, "RESET": reset, "PURGE": purge}
+AFTER_CLEANUP = ("RESET", "PURGE")  # upstream's order: they wait for the customer's `cleaned`
 
 
 def log(cfg: dict, **event) -> None:
@@ -168,13 +171,35 @@ def resolved(cfg: dict, req: Request) -> tuple[Request, dict]:
         raise Rejected(f"the subject names no student ('[object Promise]', upstream's scheduler) and no CREATE or "
                        f"CLEANUP of customer {req.custid} is logged here")
     n, source = found
+    since = given_since(cfg, naming.student_name(n), req.custid)
+    if since:
+        raise Rejected(f"{naming.student_name(n)} serves {since}: this {req.action} of customer {req.custid} "
+                       "would end the new participant's slot")
     return dataclasses.replace(req, stdid=n, last=0), {"student_from": source}
+
+
+def given_since(cfg: dict, student: str, custid: int) -> str | None:
+    """Whom the student's last CREATE done in our log served, when not `custid`: the slot was
+    given again since (upstream frees it at CLEANUP, and its `[object Promise]` PURGE may come late)."""
+    try:
+        for line in backwards(cfg["log_file"]):
+            if b'"student": "%s"' % student.encode() not in line:
+                continue
+            event = json.loads(line)
+            if event.get("action") == "CREATE" and event.get("outcome") == "done":
+                if event.get("customer") != custid:
+                    return f"customer {event.get('customer')} (CREATE of {event.get('time')})"
+                return None
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda event: None) -> dict:
     """Parse, act, log; returns the logged event. `accepted(event)` is called once the message is
-    valid and its students' locks are held: from then on the action is this handler's, and the
-    next message for the same students waits for it."""
+    valid and its students' locks are held (RESET and PURGE: before they wait for their
+    customer's CLEANUP): from then on the action is this handler's, and the next message for the
+    same students waits for it."""
     try:
         req, found = resolved(cfg, parse(raw, cfg, local_root))
     except Rejected as exc:
@@ -184,8 +209,14 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
     base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client, **found}
     api = ApiDb(cfg)
     try:
-        with students_locked(cfg, req.numbers):
+        if req.action in AFTER_CLEANUP:
+            # their customer's CLEANUP may be queued behind them (upstream sends both in the same
+            # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
             accepted({**base, "outcome": "accepted"})
+            api.wait_cleaned(req.custid)
+        with students_locked(cfg, req.numbers):
+            if req.action not in AFTER_CLEANUP:
+                accepted({**base, "outcome": "accepted"})
             started = time.monotonic()
             result = HANDLERS[req.action](cfg, req, Hub(cfg), api)
             result["seconds"] = round(time.monotonic() - started, 2)  # the action itself, lock held
