@@ -52,8 +52,12 @@ ROLES = {
     role.name: role for role in (
         Role("backend", (staging, packages, admin, system, students, jupyterhub, kernels, workshops, mailapi,
                          fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
-        Role("api_db", (staging, postgres, apidb, apidb_data, firewall), {"api": "WODAPIDBPORT"}),
-        Role("frontend", (staging, portal, nginx, firewall), {"portal": "WODFEPORT"}),
+        # the shared baseline (packages, admin, system, fail2ban, firewall) is the same components, each
+        # giving a role what it runs: a backend's participants, hub and mail API stay its own
+        Role("api_db", (staging, packages, admin, system, postgres, apidb, apidb_data, fail2ban, firewall),
+             {"api": "WODAPIDBPORT"}),
+        Role("frontend", (staging, packages, admin, system, portal, nginx, fail2ban, firewall),
+             {"portal": "WODFEPORT"}),
     )
 }
 

@@ -250,13 +250,15 @@ class Settings:
     # security and system baseline
     SSHD_PORT: int = setting(22, _port, _PORT, "what the firewall keeps open for SSH")
     F2B_MAXRETRY: int = setting(3, lambda v: _int(v) and v >= 1, "an integer >= 1", "failures before a ban")
+    F2B_HTTP_MAXRETRY: int = setting(20, lambda v: _int(v) and v >= 1, "an integer >= 1",
+                                     "4xx answers to one client within a minute before the portal bans it")
     F2B_BANTIME: int = setting(3600, lambda v: _int(v) and v >= 1, "seconds, >= 1", "how long a ban lasts")
     SYSCTL: dict = setting({"net.ipv4.tcp_keepalive_time": 1800, "kernel.threads-max": 4096000,
                             "kernel.pid_max": 200000, "vm.max_map_count": 600000},
                            _sysctl, "a dict {sysctl.key: value}", "kernel values (upstream's check_system)")
     BASE_PACKAGES: tuple[str, ...] = setting(
         ("acl", "sudo", "curl", "git", "rsync", "unzip", "vim", "ca-certificates"), _strlist,
-        "a list of package names", "Debian packages on every backend")
+        "a list of package names", "Debian packages on every host")
     WORKSHOP_PACKAGES: tuple[str, ...] = setting(
         (), _strlist, "a list of package names",
         "opt-in workshop toolchains, e.g. texlive-xetex default-jdk golang cargo rustc pandoc")

@@ -197,10 +197,18 @@ def test_check_passes_on_the_three_hosts(backend, apidb, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((tmp_path / "r.json").read_text())
     assert {c["host"] for c in report["checks"]} == {NAME, API_DB, PORTAL}
+    baseline = {"packages", "admin", "system", "fail2ban", "firewall"}  # the shared baseline, on every role
     assert {c["id"].split(".")[0] for c in report["checks"] if c["host"] == API_DB} >= {
-        "staging", "postgres", "apidb", "firewall"}
+        "staging", "postgres", "apidb", *baseline}
     assert {c["id"].split(".")[0] for c in report["checks"] if c["host"] == PORTAL} >= {
-        "staging", "portal", "nginx", "firewall"}
+        "staging", "portal", "nginx", *baseline}
+    for host in (API_DB, PORTAL):  # each baseline item by name; nothing of the backend's participants
+        named = {(c["id"], c["resource"]) for c in report["checks"] if c["host"] == host}
+        assert {("admin.account", f"user {S.WODUSER}"), ("admin.file", f"/etc/sudoers.d/{S.WODUSER}"),
+                ("system.file", "/etc/security/limits.d/wod.conf"), ("system.file", "/etc/cron.d/wod-upd"),
+                ("system.service", "systemd-timesyncd.service"), ("fail2ban.service", "fail2ban.service"),
+                ("fail2ban.file", "/etc/fail2ban/jail.local"), ("firewall.state", "ufw")} <= named, host
+        assert not {r for _, r in named} & {"wod-watchdog.service", "/etc/sysctl.d/90-wod.conf"}, host
 
 
 DRIFTS = [
@@ -210,6 +218,9 @@ DRIFTS = [
      "&& systemctl restart postgresql", "postgres.listen", "listen_addresses"),
     ("workshop-row-deleted", f"runuser -u postgres -- psql -d {S.WODPGDB} -c \"DELETE FROM workshops WHERE "
      "notebook = 'WKSHP-Tab101'\"", "apidb.rows", f"database {S.WODPGDB}"),
+    # the shared baseline (issue 26)
+    ("fail2ban-stopped", "systemctl stop fail2ban", "fail2ban.service", "fail2ban.service"),
+    ("update-job-removed", "rm /etc/cron.d/wod-upd", "system.file", "/etc/cron.d/wod-upd"),
 ]
 
 
@@ -419,6 +430,10 @@ PORTAL_DRIFTS = [
      "/opt/wod-portal/current"),
     ("site-config-edited", "sed -i 's/server_tokens off/server_tokens on/' /etc/nginx/conf.d/wod-portal.conf",
      "nginx.file", "/etc/nginx/conf.d/wod-portal.conf"),
+    # the shared baseline (issue 26)
+    ("sudoers-removed", f"rm /etc/sudoers.d/{S.WODUSER}", "admin.file", f"/etc/sudoers.d/{S.WODUSER}"),
+    ("http-jail-filter-edited", "echo '# nothing' >> /etc/fail2ban/filter.d/wod-portal-4xx.conf", "fail2ban.file",
+     "/etc/fail2ban/filter.d/wod-portal-4xx.conf"),
 ]
 
 
@@ -689,3 +704,116 @@ def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_ser
     assert again["studentId"] == sid[plain], again
     waited("the new registration's credentials", lambda: sent(again["id"]) == "credentials", state=state)
     assert backend.login(user[plain], student(sid[plain])["password"]).status_code == 302
+
+
+# ---- Jails for what each role exposes (issue 26, point 2) ----
+
+def api_reachable(apidb) -> bool:
+    try:
+        requests.get(f"{apidb.url}/workshops", timeout=5)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def test_failed_api_logins_get_the_client_banned_and_never_the_portal(backend, apidb, portal):
+    """The test process (an APIDB_CLIENTS address, the Docker gateway) fails /api/login directly
+    and is banned from WODAPIDBPORT; the same failures through the portal name the portal, one of
+    the platform's hosts, which is never banned: browsers keep the api-db through it."""
+    client, wrong = apidb.host.gateway, {"username": S.WODAPIDBUSER, "password": "not-the-password"}
+    apidb.sh(f"fail2ban-client set wod-api-db unbanip {client}", check=False)
+    try:
+        for _ in range(S.F2B_MAXRETRY + 1):
+            assert requests.post(portal_url(portal, "/api/login"), json=wrong, timeout=10).status_code == 401
+        assert api_reachable(apidb)  # what the portal forwarded banned no one
+        for body in [{**wrong, "username": "nobody"}, *[wrong] * S.F2B_MAXRETRY]:  # 404 and 401 both count
+            try:
+                assert requests.post(f"{apidb.url}/login", json=body, timeout=10).status_code in (401, 404)
+            except requests.RequestException:
+                break
+        deadline = time.monotonic() + 30
+        while api_reachable(apidb):
+            assert time.monotonic() < deadline, "fail2ban did not ban the client"
+            time.sleep(1)
+        banned = apidb.sh("fail2ban-client get wod-api-db banned").stdout
+        assert client in banned and portal.address not in banned, banned
+        logged = apidb.sh("journalctl -u wod-api-db -o cat | grep 'wod-auth: login failed from'").stdout
+        assert f"from {client}" in logged and f"from {portal.address}" in logged, logged
+        assert requests.get(portal_url(portal, "/api/workshops?active=true"), timeout=10).status_code == 200
+    finally:
+        apidb.sh(f"fail2ban-client set wod-api-db unbanip {client}", check=False)
+    deadline = time.monotonic() + 15
+    while not api_reachable(apidb):
+        assert time.monotonic() < deadline, "unbanning did not restore access"
+        time.sleep(1)
+
+
+# a client beside the hosts: `n` requests to `url`, then whether the portal's front page still answers it
+FLOOD = r"""
+import sys, time, urllib.error, urllib.request
+url, n, front = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def get(u):
+    try:
+        return urllib.request.urlopen(u, timeout=3).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+codes = [get(url) for _ in range(n)]
+print(" ".join(str(c) for c in sorted(set(codes))))
+deadline = time.monotonic() + 40
+while get(front) and time.monotonic() < deadline:
+    time.sleep(1)
+print("banned" if not get(front) else "served")
+"""
+
+
+def flood(portal: hosts.TestHost, path: str, n: int) -> tuple[str, list[str]]:
+    """FLOOD from a fresh container (the test process's own address must stay served): its address
+    and what it printed; the address is unbanned from both portal jails after."""
+    import docker
+
+    from wod_deploy.testing.image import host_image
+
+    base = f"http://{portal.address}:{S.WODFEPORT}"
+    client = docker.from_env()
+    container = client.containers.run(host_image(client), ["python3", "-c", FLOOD, base + path, str(n), base + "/"],
+                                      entrypoint=[], detach=True)
+    try:
+        container.reload()
+        address = container.attrs["NetworkSettings"]["IPAddress"]
+        container.wait(timeout=300)
+        return address, container.logs().decode().split("\n")
+    finally:
+        container.remove(force=True)
+
+
+def unban(portal: hosts.TestHost, address: str) -> None:
+    for jail in ("wod-portal-limit", "wod-portal-4xx"):
+        subprocess.run(["docker", "exec", portal.container, "fail2ban-client", "set", jail, "unbanip", address],
+                       capture_output=True)
+
+
+def portal_banned(portal: hosts.TestHost, jail: str) -> str:
+    return subprocess.run(["docker", "exec", portal.container, "fail2ban-client", "get", jail, "banned"],
+                          capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("jail,path,n,answers", [
+    ("wod-portal-4xx", "/no-such-page", S.F2B_HTTP_MAXRETRY + 2, "404"),  # the portal's own 404 page
+    ("wod-portal-limit", "/api/workshops?active=true", 80, "200 503"),  # past the burst: refused
+], ids=["repeated-4xx", "rate-limit-refusals"])
+def test_a_client_flooding_the_portal_is_banned_and_the_others_are_served(apidb, portal, jail, path, n, answers):
+    for _ in range(3):  # a few 404s of its own: below the jail's count
+        assert requests.get(portal_url(portal, "/no-such-page"), timeout=10).status_code == 404
+    address = None
+    try:
+        address, printed = flood(portal, path, n)
+        # what it got before the ban (then nothing: 0), and banned
+        assert set(printed[0].split()) - {"0"} == set(answers.split()) and printed[1] == "banned", printed
+        banned = portal_banned(portal, jail)
+        assert address in banned and portal.gateway not in banned, banned
+        assert requests.get(portal_url(portal), timeout=10).status_code == 200  # the test process: served
+    finally:
+        if address:
+            unban(portal, address)

@@ -6,7 +6,7 @@ from wod_deploy.managed import File
 from wod_deploy.roles import ROLES
 from wod_deploy.settings import Settings
 
-COMPONENTS = [c for role in ROLES.values() for c in role.components if hasattr(c, "owned")]
+COMPONENTS = list(dict.fromkeys(c for role in ROLES.values() for c in role.components if hasattr(c, "owned")))
 
 
 def owned(component, s: Settings):

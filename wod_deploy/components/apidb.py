@@ -42,6 +42,7 @@ PACKAGES = ("nodejs", "npm", "build-essential", "python3", "curl", "rsync")  # b
 COMPILED = ["src", "routes", "modules", "middleware", "models", "controllers", "config"]
 SKIPPED = {".git", "node_modules", "dist", "data", "ansible", "scripts", ".env"}
 UNIT = "/etc/systemd/system/wod-api-db.service"
+AUTH_LOG = "/usr/local/lib/wod/wod-api-db-auth.js"  # node -r: the line fail2ban's wod-api-db jail reads
 BACKUPS = "/var/backups/wod-api-db"  # a pg_dump before every migration, the last 5 kept
 # upstream signs its tokens with a constant (config/auth.config.js): ours reads the host's secret
 OVERRIDES = {"config/auth.config.js": "module.exports = { secret: process.env.WODJWTSECRET };\n"}
@@ -100,7 +101,8 @@ def secrets(s: Settings) -> dict[str, str]:
 
 def owned(s: Settings) -> list[managed.Item]:
     return [Directory(ROOT), Directory(f"/var/lib/{BUILDER}", user=BUILDER, group=BUILDER, mode=0o750),
-            Secret(jwt_secret(s)), File(UNIT, render("wod-api-db.service.j2", s, root=APP, user=USER)),
+            Secret(jwt_secret(s)), File(AUTH_LOG, render("wod-api-db-auth.js.j2", s)),
+            File(UNIT, render("wod-api-db.service.j2", s, root=APP, user=USER, preload=AUTH_LOG)),
             Service("wod-api-db")]
 
 
@@ -132,11 +134,12 @@ def deploy(settings: Settings):
     # before the app starts: its sync() would make the tables the migrations create
     migrated = migrations(name=f"Migrations of {s.WODPGDB} (after a pg_dump in {BACKUPS})", app=APP, user=USER,
                           database=s.WODPGDB, backups=BACKUPS)
-    unit = next(i for i in items if isinstance(i, File) and i.path == UNIT)
+    unit, preload = (next(i for i in items if isinstance(i, File) and i.path == path) for path in (UNIT, AUTH_LOG))
     systemd.daemon_reload(name="Reload units (api-db)", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db", read=items).values()
-    restarted = systemd.service(name="Restart the api-db (build, environment or unit changed)", service="wod-api-db",
-                                restarted=True, _if=any_changed(built, env, rewritten, migrated, ops[unit]))
+    restarted = systemd.service(name="Restart the api-db (build, environment, unit or preload changed)",
+                                service="wod-api-db", restarted=True,
+                                _if=any_changed(built, env, rewritten, migrated, ops[unit], ops[preload]))
     server.shell(name=f"Wait for the api-db on port {s.WODAPIDBPORT}",
                  commands=[f"for i in $(seq 60); do curl -fsS -o /dev/null http://127.0.0.1:{s.WODAPIDBPORT}/ "
                            "&& exit 0; sleep 1; done; echo 'the api-db did not answer: journalctl -u wod-api-db' >&2; "

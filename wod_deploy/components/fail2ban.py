@@ -1,4 +1,6 @@
-"""fail2ban: a JupyterHub jail on the hub's real port reading the hub's journal, and an sshd jail."""
+"""fail2ban on every role: an sshd jail, and a jail for what the role exposes: on a backend the
+hub's failed logins (its journal, the hub's real port), on an api-db the app's refused /api/login
+(its journal), on a portal nginx's rate-limit refusals and runs of 4xx answers (its logs)."""
 
 from __future__ import annotations
 
@@ -10,16 +12,22 @@ from .. import managed, reads
 from ..managed import File, Service, render
 from ..settings import Settings
 
+# each role's own filters (templates fail2ban-<name>.conf.j2)
+FILTERS = {"backend": ("jupyterhub",), "api_db": ("wod-api-db",), "frontend": ("wod-portal-limit", "wod-portal-4xx")}
 
-def owned(s: Settings) -> list[managed.Item]:
-    return [File("/etc/fail2ban/filter.d/jupyterhub.conf", render("fail2ban-jupyterhub.conf.j2", s)),
-            File("/etc/fail2ban/jail.local", render("fail2ban-jail.local.j2", s)),
+
+def owned(s: Settings, groups=("backend",)) -> list[managed.Item]:
+    filters = [name for role, names in FILTERS.items() if role in groups for name in names]
+    return [*(File(f"/etc/fail2ban/filter.d/{name}.conf", render(f"fail2ban-{name}.conf.j2", s)) for name in filters),
+            File("/etc/fail2ban/jail.local", render("fail2ban-jail.local.j2", s, groups=groups)),
             Service("fail2ban")]
 
 
 @pyinfra_deploy("fail2ban")
 def deploy(settings: Settings):
-    items = owned(settings)
+    from pyinfra import host  # the host being deployed: its groups say what it exposes
+
+    items = owned(settings, host.groups)
     reads.together(managed.state_read(items))
     ops = managed.deploy(items, "fail2ban")
     systemd.service(name="Restart fail2ban (jails changed)", service="fail2ban", restarted=True,
@@ -27,4 +35,4 @@ def deploy(settings: Settings):
 
 
 def checks(settings: Settings, probe):
-    yield from managed.checks("fail2ban", owned(settings), probe)
+    yield from managed.checks("fail2ban", owned(settings, probe.host.groups), probe)

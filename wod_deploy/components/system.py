@@ -1,5 +1,7 @@
-"""WoD's check_system baseline: limits, kernel values, skeleton, logind, time, hosts, cron, the
-watchdog, and the directories WoD's own code and logs live in.
+"""WoD's check_system baseline. On every role (one declaration, `shared`): WODUSER's limits and
+ulimits, logind, time sync, the daily update job. On a backend also: kernel values, the
+participants' skeleton and limits, hosts, the weekly cleanup, the watchdog, and the directories
+WoD's own code and logs live in.
 
 Kernel values are persisted in /etc/sysctl.d and applied at once, except in a container, whose
 kernel belongs to its host (/proc/sys is read-only there): then only the file is managed, and
@@ -78,72 +80,91 @@ def retired() -> list[Moved]:
     return [*crons, *units]
 
 
-def owned(s: Settings) -> list[managed.Item]:
-    """Everything this component owns, in the order the deploy lays it down."""
+def shared(s: Settings, students: str | None = None) -> list[managed.Item]:
+    """The baseline every role gets (upstream installs it on all three): WODUSER's limits, logind,
+    the daily update job, time sync. `students`: the participants' uid range, on a backend."""
+    return [
+        # on root's PATH, so root's alone (upstream gives both to WODUSER)
+        Directory("/usr/local/bin"), Directory(s.lib_dir),
+        File("/etc/security/limits.d/wod.conf",
+             render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS, students=students)),
+        File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
+        File("/usr/local/bin/wod-upd", render("wod-upd.j2", s), mode=0o755),
+        File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
+        Service("systemd-timesyncd", in_container=False),
+        Service("cron"),
+    ]
+
+
+def owned(s: Settings, groups=("backend",)) -> list[managed.Item]:
+    """Everything this component owns on a host in `groups`, in the order the deploy lays it down:
+    the shared baseline, and on a backend what its participants and WoD's runtime need."""
+    if "backend" not in groups:
+        return shared(s)
+    base = shared(s, students=f"{s.UIDBASE + s.USERMIN}:{s.UIDBASE + s.USERMAX}")  # pam_limits' uid range
+    files = [i for i in base if not isinstance(i, Service)]
     return [
         *retired(),
-        # on root's PATH, so root's alone (upstream gives both to WODUSER)
-        Directory("/usr/local/bin"), Directory("/usr/local/share"),
-        Directory(s.lib_dir), Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
+        *files[:2], Directory("/usr/local/share"),
+        Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
         Directory(s.runtime_dir), *runtime(s), *(Gone(f"{s.lib_dir}/{name}") for name in FLAT_LAYOUT),
         Directory("/etc/skel/.ssh", mode=0o700),
-        File("/etc/security/limits.d/wod.conf",
-             render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS,
-                    students=f"{s.UIDBASE + s.USERMIN}:{s.UIDBASE + s.USERMAX}")),  # pam_limits' uid range
+        *files[2:],
         sysctl_file(s),
-        File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
         File("/etc/skel/.bash_aliases", render("skel.bash_aliases.j2", s)),
         File("/etc/skel/.ssh/config", render("skel.ssh_config.j2", s)),
         File("/etc/skel/.ssh/authorized_keys", render("skel.authorized_keys.j2", s), mode=0o600),
-        File("/usr/local/bin/wod-upd", render("wod-upd.j2", s), mode=0o755),
         File("/usr/local/bin/wod-cleanup-processes", render("wod-cleanup-processes.j2", s), mode=0o755),
-        File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
         File("/etc/cron.d/wod-cleanup-processes",
              render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
         watchdog_unit(s),
-        Service("systemd-timesyncd", in_container=False),
-        Service("cron"),
+        *(i for i in base if isinstance(i, Service)),
         Service("wod-watchdog"),
     ]
 
 
-def lines(s: Settings) -> dict[str, list[str]]:
+def lines(s: Settings, groups=("backend",)) -> dict[str, list[str]]:
     """Whole lines this component keeps in files others own."""
     wanted = {f"{s.admin_home}/.bashrc": BASHRC_LINES, f"{s.admin_home}/.profile": PROFILE_LINES}
-    if s.WODBEEXTIP:
+    if s.WODBEEXTIP and "backend" in groups:
         wanted["/etc/hosts"] = [render("hosts.j2", s).strip()]
     return wanted
 
 
 @pyinfra_deploy("System")
 def deploy(settings: Settings):
-    s = settings
-    items = owned(s)
+    from pyinfra import host  # the host being deployed: its groups say what it runs
+
+    s, backend = settings, "backend" in host.groups
+    items, kept = owned(s, host.groups), lines(s, host.groups)
     reads.together(managed.state_read(items), reads.read(Container),
-                   *(reads.read(FileLines, path=path, lines=wanted) for path, wanted in lines(s).items()))
+                   *(reads.read(FileLines, path=path, lines=wanted) for path, wanted in kept.items()))
     ops = managed.deploy([i for i in items if not isinstance(i, Service)], "System", read=items)
-    server.shell(name="Apply kernel values (a container's are its host's)",
-                 commands=[sh("systemd-detect-virt -q --container || sysctl -q -p %s", SYSCTL_FILE)],
-                 _if=ops[sysctl_file(s)].did_change)
-    for path, wanted in lines(s).items():
+    if backend:
+        server.shell(name="Apply kernel values (a container's are its host's)",
+                     commands=[sh("systemd-detect-virt -q --container || sysctl -q -p %s", SYSCTL_FILE)],
+                     _if=ops[sysctl_file(s)].did_change)
+    for path, wanted in kept.items():
         lines_present(name=f"Lines in {path}", path=path, lines=wanted)
-    code, unit = runtime_module(s, "watchdog.py"), watchdog_unit(s)  # a change to either restarts it
-    systemd.daemon_reload(name="Reload units (watchdog, upstream's retired)",
-                          _if=any_changed(ops[unit], *(ops[i] for i in retired() if i.path.endswith(".service"))))
+    if backend:
+        code, unit = runtime_module(s, "watchdog.py"), watchdog_unit(s)  # a change to either restarts it
+        systemd.daemon_reload(name="Reload units (watchdog, upstream's retired)",
+                              _if=any_changed(ops[unit], *(ops[i] for i in retired() if i.path.endswith(".service"))))
     managed.deploy([i for i in items if isinstance(i, Service)], "System", read=items)
-    systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
-                    _if=any_changed(ops[code], ops[unit]))
+    if backend:
+        systemd.service(name="Restart the watchdog (changed)", service="wod-watchdog", restarted=True,
+                        _if=any_changed(ops[code], ops[unit]))
 
 
 def checks(settings: Settings, probe):
-    s = settings
+    s, groups = settings, probe.host.groups
     in_container = bool(probe(Container))
-    yield from managed.checks("system", owned(s), probe)
-    for path, wanted in lines(s).items():
+    yield from managed.checks("system", owned(s, groups), probe)
+    for path, wanted in lines(s, groups).items():
         present = probe(FileLines, path=path, lines=wanted)
         yield expect("system.lines", path, " | ".join(wanted),
                      " | ".join(line if ok else f"missing: {line}" for line, ok in zip(wanted, present)))
-    if not in_container:  # a container's kernel values belong to its host
+    if not in_container and "backend" in groups:  # a container's kernel values belong to its host
         runtime = probe(SysctlValues, keys=sorted(s.SYSCTL))
         for key, value in sorted(s.SYSCTL.items()):
             yield expect("system.sysctl", key, str(value), runtime.get(key))
