@@ -680,3 +680,125 @@ def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_ser
     assert again["studentId"] == sid[plain], again
     waited("the new registration's credentials", lambda: sent(again["id"]) == "credentials")
     assert backend.login(user[plain], student(sid[plain])["password"]).status_code == 302
+
+
+# TLS on the portal: a CA made for this run alone (no key is ever committed), its certificate for
+# 127.0.0.1, as WODFE_TLS_CERT and WODFE_TLS_KEY.
+
+def tls_pair(directory) -> tuple:
+    """(CA file, certificate file, key file, the key's SPKI sha256 in base64) made now."""
+    import base64
+    import datetime
+    import hashlib
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("wod-deploy test CA")).issuer_name(name("wod-deploy test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    files = {"ca.pem": ca.public_bytes(pem), "portal.pem": cert.public_bytes(pem),
+             "portal.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}
+    for file, content in files.items():
+        (directory / file).write_bytes(content)
+    (directory / "portal.key").chmod(0o600)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return (directory / "ca.pem", directory / "portal.pem", directory / "portal.key",
+            base64.b64encode(hashlib.sha256(spki).digest()).decode())
+
+
+
+
+def tls_version(port: int, newest) -> str | None:
+    """The version a client offering nothing newer than `newest` gets, None when refused."""
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1, newest
+    context.set_ciphers("ALL:@SECLEVEL=0")  # the client would: what counts is what nginx accepts
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                context.wrap_socket(raw) as tls:
+            return tls.version()
+    except (ssl.SSLError, ConnectionResetError):
+        return None
+
+
+def test_the_portal_over_https_with_http_redirected_and_old_tls_refused(apidb, portal, tmp_path):
+    """WODFE_TLS_CERT/WODFE_TLS_KEY: HTTPS on WODFEPORT (TLS 1.2 and 1.3, HSTS), plain HTTP to it
+    redirected, the key root's 0600, `check` compliant, a second converge changes nothing, and a
+    browser trusting that key alone loads the portal and its workshops over HTTPS. Without the pair
+    again: plain HTTP, and no key left on the host."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ca, cert, key, spki = tls_pair(tmp_path)
+    pair = ("--data", f"WODFE_TLS_CERT={cert}", "--data", f"WODFE_TLS_KEY={key}")
+    port = portal.ports["portal"]
+    https = f"https://127.0.0.1:{port}"
+    try:
+        results, _, _ = site(apidb.host, *pair, limit=PORTAL)
+        assert results["results"]["failed_hosts"] == []
+        again, _, _ = site(apidb.host, *pair, limit=PORTAL)
+        assert changed(again) == []
+        page = requests.get(f"{https}/", verify=str(ca), timeout=10)
+        assert page.status_code == 200 and "<html" in page.text
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert requests.get(f"{https}/api/workshops?active=true", verify=str(ca), timeout=10).json()
+        plain = requests.get(portal_url(portal, "/workshops/?from=plain"), allow_redirects=False, timeout=10)
+        assert (plain.status_code, plain.headers.get("Location")) == (301, f"{https}/workshops/?from=plain")
+        import ssl
+        assert tls_version(port, ssl.TLSVersion.TLSv1_1) is None
+        assert tls_version(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+        assert tls_version(port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+        held = subprocess.run(["docker", "exec", portal.container, "stat", "-c", "%U:%G %a",
+                               "/etc/nginx/wod-portal.key"], capture_output=True, text=True).stdout.strip()
+        assert held == "root:root 600"
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL, *site_args(apidb.host, *pair),
+                          env=SITE_ENV)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+
+        # the browser trusts this key only (Chromium's SPKI pin), not every certificate
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--ignore-certificate-errors-spki-list={spki}"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            names = [w["name"] for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()]
+            driver.get(portal_url(portal))  # plain HTTP: sent on to HTTPS
+            text = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+            WebDriverWait(driver, 60).until(lambda d: all(name in text(d) for name in names))
+            assert driver.execute_script("return location.origin") == https
+            assert driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
+                                         f".filter(n => n.startsWith('{https}/api/workshops')).length") > 0
+        finally:
+            driver.quit()
+    finally:
+        site(apidb.host, limit=PORTAL)
+    assert requests.get(portal_url(portal), timeout=10).status_code == 200
+    gone = subprocess.run(["docker", "exec", portal.container, "ls", "/etc/nginx/wod-portal.key"], capture_output=True)
+    assert gone.returncode != 0
