@@ -15,6 +15,7 @@ from . import arguments, callsite, reads, ssh
 from .components import (
     admin,
     apidb,
+    apidb_backup,
     apidb_data,
     fail2ban,
     firewall,
@@ -52,7 +53,7 @@ ROLES = {
     role.name: role for role in (
         Role("backend", (staging, packages, admin, system, students, jupyterhub, kernels, workshops, mailapi,
                          fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
-        Role("api_db", (staging, postgres, apidb, apidb_data, firewall), {"api": "WODAPIDBPORT"}),
+        Role("api_db", (staging, postgres, apidb, apidb_data, apidb_backup, firewall), {"api": "WODAPIDBPORT"}),
         Role("frontend", (staging, portal, nginx, firewall), {"portal": "WODFEPORT"}),
     )
 }

@@ -210,6 +210,8 @@ DRIFTS = [
      "&& systemctl restart postgresql", "postgres.listen", "listen_addresses"),
     ("workshop-row-deleted", f"runuser -u postgres -- psql -d {S.WODPGDB} -c \"DELETE FROM workshops WHERE "
      "notebook = 'WKSHP-Tab101'\"", "apidb.rows", f"database {S.WODPGDB}"),
+    ("backup-timer-stopped", "systemctl disable --now wod-api-db-backup.timer", "apidb_backup.service",
+     "wod-api-db-backup.timer"),
 ]
 
 
@@ -802,3 +804,44 @@ def test_the_portal_over_https_with_http_redirected_and_old_tls_refused(apidb, p
     assert requests.get(portal_url(portal), timeout=10).status_code == 200
     gone = subprocess.run(["docker", "exec", portal.container, "ls", "/etc/nginx/wod-portal.key"], capture_output=True)
     assert gone.returncode != 0
+
+
+# Backups that restore: the dump `wod-deploy backup` brings here, restored by `wod-deploy restore`
+# into a fresh api-db host, holds every customer and student of the original.
+
+def people(api_db: ApiDb) -> dict:
+    """What makes each customer and student theirs (the scheduler updates the rest as it goes)."""
+    return {"customers": psql(api_db, "SELECT id, email, \"studentId\", \"createdAt\" FROM customers ORDER BY id"),
+            "students": psql(api_db, "SELECT id, username, location FROM students ORDER BY id")}
+
+
+def test_the_latest_dump_restores_into_a_fresh_api_db_with_every_customer_and_student(backend, apidb, tmp_path):
+    assert apidb.sh("systemctl is-enabled wod-api-db-backup.timer").stdout.strip() == "enabled"
+    apidb.register(f"restore-{int(time.time())}@example.org")
+    before = people(apidb)
+    assert before["customers"] and before["students"]
+    proc = wod_deploy("backup", "inventories/docker.py", "--limit", API_DB, *site_args(apidb.host),
+                      "--to", str(tmp_path / "dumps"), env=SITE_ENV)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    dump = tmp_path / "dumps" / f"{API_DB}.dump"
+    assert dump.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    assert apidb.sh("stat -c '%U %a' /var/backups/wod-api-db/latest.dump").stdout.strip() == "root 600"
+    assert people(apidb) == before  # nothing moved while the dump was made: it holds these rows
+    fresh = ApiDb(hosts.up(role="api_db", name=f"{NAME}-apidb2"))
+    alone = {"WOD_HOSTS": f"{NAME},{fresh.host.name}", **PASSWORDS}  # one api-db in this inventory: the fresh one
+    try:
+        results, _, _ = pyinfra(*site_args(fresh.host), deploy="deploys/api_db.py", limit=fresh.host.name, env=alone)
+        assert results["results"]["failed_hosts"] == []
+        assert psql(fresh, "SELECT count(*) FROM customers") == "0"
+        start = time.monotonic()
+        proc = wod_deploy("restore", "inventories/docker.py", str(dump), "--limit", fresh.host.name,
+                          *site_args(fresh.host), env=alone)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        timing("restore of the api-db's dump into a fresh api-db host (wod-deploy restore)", time.monotonic() - start)
+        assert people(fresh) == before
+        # the app serves them: the moderator of the original logs in and lists every customer
+        assert {c["id"] for c in fresh.customers()} == {int(r.split("|")[0]) for r in before["customers"].splitlines()}
+        # what the fresh database held is dumped beside, before it was replaced
+        assert fresh.sh("ls /var/backups/wod-api-db/").stdout.count(".dump") >= 2
+    finally:
+        hosts.down(fresh.host.name)
