@@ -7,6 +7,8 @@
     wod-deploy check INVENTORY [--limit X] [--json FILE] [--junit FILE] [--all]
     wod-deploy drift INVENTORY [--limit X] [--json FILE] [--junit FILE]
     wod-deploy settings INVENTORY [--limit X] [--json]
+    wod-deploy backup INVENTORY [--limit X] --to DIR    the api-db's database dumped now, fetched
+    wod-deploy restore INVENTORY DUMP --limit HOST      that dump made an api-db's whole database
 
 check and drift exit 0 when compliant, 2 on drift, 1 when a host could not be checked.
 `hosts` and `demo` need the test extra (the Docker SDK); nothing else does.
@@ -21,6 +23,7 @@ monkey.patch_all()  # pyinfra runs on gevent: patch before ssl, requests or dock
 import argparse  # noqa: E402
 import json
 import logging
+import os
 import secrets
 import subprocess
 import sys
@@ -36,9 +39,35 @@ def _testing():
     return hosts
 
 
-def pyinfra(*args: str) -> subprocess.CompletedProcess:
+def pyinfra(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the pyinfra CLI of this venv from the project root (group_data is read from cwd)."""
-    return subprocess.run([sys.executable, "-m", "pyinfra", *args, "-y"], text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run([sys.executable, "-m", "pyinfra", *args, "-y"], text=True, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
+
+
+def _passed_on(args) -> list[str]:
+    """--limit, --data and --group-data, given to pyinfra as they were given here."""
+    out = []
+    for flag, values in (("--limit", args.limit), ("--data", args.data), ("--group-data", args.group_data)):
+        for value in values or []:
+            out += [flag, value]
+    return out
+
+
+def _backup(args) -> int:
+    """deploys/api_db_backup.py: each api-db host's database dumped now, as DIR/<host>.dump."""
+    to = os.path.abspath(args.to)
+    os.makedirs(to, mode=0o700, exist_ok=True)
+    return pyinfra(args.inventory, "deploys/api_db_backup.py", *_passed_on(args), env={"WOD_BACKUP_TO": to}).returncode
+
+
+def _restore(args) -> int:
+    """deploys/api_db_restore.py on one api-db host: its database replaced by DUMP."""
+    if not os.path.isfile(args.dump):
+        print(f"restore: {args.dump}: no such file", file=sys.stderr)
+        return 1
+    return pyinfra(args.inventory, "deploys/api_db_restore.py", *_passed_on(args),
+                   env={"WOD_RESTORE_DUMP": os.path.abspath(args.dump)}).returncode
 
 
 def _hosts_up(args) -> int:
@@ -215,6 +244,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-data", action="append", metavar="DIR", help="extra group_data directory (the overlay)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_settings)
+
+    p = sub.add_parser("backup", help="the api-db's database dumped now and brought here (DIR/<host>.dump)")
+    p.add_argument("inventory")
+    p.add_argument("--to", required=True, metavar="DIR", help="where the dumps land (made 0700)")
+    p.add_argument("--limit", action="append", help="group or host name pattern (repeatable)")
+    p.add_argument("--data", action="append", metavar="KEY=VALUE", help="override host data, as pyinfra --data")
+    p.add_argument("--group-data", action="append", metavar="DIR", help="extra group_data directory (the overlay)")
+    p.set_defaults(func=_backup)
+
+    p = sub.add_parser("restore", help="an api-db host's whole database replaced by a dump (after a dump of it)")
+    p.add_argument("inventory")
+    p.add_argument("dump", help="a file `wod-deploy backup` fetched")
+    p.add_argument("--limit", action="append", required=True, help="the api-db host (a restore replaces its data)")
+    p.add_argument("--data", action="append", metavar="KEY=VALUE", help="override host data, as pyinfra --data")
+    p.add_argument("--group-data", action="append", metavar="DIR", help="extra group_data directory (the overlay)")
+    p.set_defaults(func=_restore)
 
     p = sub.add_parser("import-ansible", help="upstream's Ansible group_vars as group_data/*.py")
     p.add_argument("path", nargs="+", help="upstream checkouts (wod-backend, wod-install) or group_vars directories, "

@@ -15,6 +15,7 @@ from . import arguments, callsite, reads, ssh
 from .components import (
     admin,
     apidb,
+    apidb_backup,
     apidb_data,
     fail2ban,
     firewall,
@@ -54,8 +55,8 @@ ROLES = {
                          fail2ban, firewall), {"hub": "WODBEPORT", "postfix": "POSTPORT"}),
         # the shared baseline (packages, admin, system, fail2ban, firewall) is the same components, each
         # giving a role what it runs: a backend's participants, hub and mail API stay its own
-        Role("api_db", (staging, packages, admin, system, postgres, apidb, apidb_data, fail2ban, firewall),
-             {"api": "WODAPIDBPORT"}),
+        Role("api_db", (staging, packages, admin, system, postgres, apidb, apidb_data, apidb_backup, fail2ban,
+                        firewall), {"api": "WODAPIDBPORT"}),
         Role("frontend", (staging, packages, admin, system, portal, nginx, fail2ban, firewall),
              {"portal": "WODFEPORT"}),
     )

@@ -225,6 +225,13 @@ class Settings:
     WODFEREF: str = setting("main", _git_ref,
                             "a git branch or tag", "the branch or tag of WODFEDIR")
     WODFEPORT: int = setting(8000, _port, _PORT, "the portal's port (nginx)")
+    WODFE_TLS_CERT: str = setting("", lambda v: _str(v) and (v == "" or os.path.isfile(v)),
+                                  "empty or a file on the deploying machine",
+                                  "PEM certificate (and chain) nginx serves on WODFEPORT, plain HTTP there "
+                                  "redirected to it; empty: plain HTTP")
+    WODFE_TLS_KEY: str = setting("", lambda v: _str(v) and (v == "" or os.path.isfile(v)),
+                                 "empty or a file on the deploying machine",
+                                 "its private key, copied to the portal host only (root, 0600), never shown")
     WODAPIDBEXTURL: str = setting("/api", lambda v: _str(v) and re.match(r"^(https?://[^\s/]+)?/\S*$", v) is not None,
                                   "a path like /api or a URL like https://api.example.org/api",
                                   "the api-db as browsers reach it; /api: through the portal's own nginx")
@@ -557,6 +564,9 @@ def _cross_checks(s: Settings) -> list[str]:
                 f"{UID_MIN}..{UID_MAX} (normal accounts, never system ones)")
     if bool(s.HUB_TLS_CERT) != bool(s.HUB_TLS_KEY):
         problems.append(f"HUB_TLS_KEY={s.HUB_TLS_KEY!r}: HUB_TLS_CERT={s.HUB_TLS_CERT!r} and its key go together")
+    if bool(s.WODFE_TLS_CERT) != bool(s.WODFE_TLS_KEY):
+        problems.append(f"WODFE_TLS_KEY={s.WODFE_TLS_KEY!r}: WODFE_TLS_CERT={s.WODFE_TLS_CERT!r} and its key go "
+                        "together")
     if s.WODAPIDBURL.startswith("http://") and not s.WODAPIDB_ALLOW_HTTP:
         problems.append(f"WODAPIDBURL={s.WODAPIDBURL!r}: must be https:// (every callback carries the api-db "
                         f"password); WODAPIDB_ALLOW_HTTP=True accepts http on purpose (README: HTTPS to the api-db)")

@@ -221,6 +221,8 @@ DRIFTS = [
     # the shared baseline (issue 26)
     ("fail2ban-stopped", "systemctl stop fail2ban", "fail2ban.service", "fail2ban.service"),
     ("update-job-removed", "rm /etc/cron.d/wod-upd", "system.file", "/etc/cron.d/wod-upd"),
+    ("backup-timer-stopped", "systemctl disable --now wod-api-db-backup.timer", "apidb_backup.service",
+     "wod-api-db-backup.timer"),
 ]
 
 
@@ -817,3 +819,197 @@ def test_a_client_flooding_the_portal_is_banned_and_the_others_are_served(apidb,
     finally:
         if address:
             unban(portal, address)
+
+# TLS on the portal: a CA made for this run alone (no key is ever committed), its certificate for
+# 127.0.0.1, as WODFE_TLS_CERT and WODFE_TLS_KEY.
+
+def tls_pair(directory) -> tuple:
+    """(CA file, certificate file, key file, the key's SPKI sha256 in base64) made now."""
+    import base64
+    import datetime
+    import hashlib
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("wod-deploy test CA")).issuer_name(name("wod-deploy test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    files = {"ca.pem": ca.public_bytes(pem), "portal.pem": cert.public_bytes(pem),
+             "portal.key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}
+    for file, content in files.items():
+        (directory / file).write_bytes(content)
+    (directory / "portal.key").chmod(0o600)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return (directory / "ca.pem", directory / "portal.pem", directory / "portal.key",
+            base64.b64encode(hashlib.sha256(spki).digest()).decode())
+
+
+
+
+def tls_version(port: int, newest) -> str | None:
+    """The version a client offering nothing newer than `newest` gets, None when refused."""
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1, newest
+    context.set_ciphers("ALL:@SECLEVEL=0")  # the client would: what counts is what nginx accepts
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                context.wrap_socket(raw) as tls:
+            return tls.version()
+    except (ssl.SSLError, ConnectionResetError):
+        return None
+
+
+def test_the_portal_over_https_with_http_redirected_and_old_tls_refused(apidb, portal, tmp_path):
+    """WODFE_TLS_CERT/WODFE_TLS_KEY: HTTPS on WODFEPORT (TLS 1.2 and 1.3, HSTS), plain HTTP to it
+    redirected, the key root's 0600, `check` compliant, a second converge changes nothing, and a
+    browser trusting that key alone loads the portal and its workshops over HTTPS. Without the pair
+    again: plain HTTP, and no key left on the host."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ca, cert, key, spki = tls_pair(tmp_path)
+    pair = ("--data", f"WODFE_TLS_CERT={cert}", "--data", f"WODFE_TLS_KEY={key}")
+    port = portal.ports["portal"]
+    https = f"https://127.0.0.1:{port}"
+    try:
+        results, _, _ = site(apidb.host, *pair, limit=PORTAL)
+        assert results["results"]["failed_hosts"] == []
+        again, _, _ = site(apidb.host, *pair, limit=PORTAL)
+        assert changed(again) == []
+        page = requests.get(f"{https}/", verify=str(ca), timeout=10)
+        assert page.status_code == 200 and "<html" in page.text
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert requests.get(f"{https}/api/workshops?active=true", verify=str(ca), timeout=10).json()
+        plain = requests.get(portal_url(portal, "/workshops/?from=plain"), allow_redirects=False, timeout=10)
+        assert (plain.status_code, plain.headers.get("Location")) == (301, f"{https}/workshops/?from=plain")
+        import ssl
+        assert tls_version(port, ssl.TLSVersion.TLSv1_1) is None
+        assert tls_version(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+        assert tls_version(port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+        held = subprocess.run(["docker", "exec", portal.container, "stat", "-c", "%U:%G %a",
+                               "/etc/nginx/wod-portal.key"], capture_output=True, text=True).stdout.strip()
+        assert held == "root:root 600"
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL, *site_args(apidb.host, *pair),
+                          env=SITE_ENV)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+
+        # the browser trusts this key only (Chromium's SPKI pin), not every certificate
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--ignore-certificate-errors-spki-list={spki}"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            names = [w["name"] for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()]
+            driver.get(portal_url(portal))  # plain HTTP: sent on to HTTPS
+            text = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+            WebDriverWait(driver, 60).until(lambda d: all(name in text(d) for name in names))
+            assert driver.execute_script("return location.origin") == https
+            assert driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
+                                         f".filter(n => n.startsWith('{https}/api/workshops')).length") > 0
+        finally:
+            driver.quit()
+    finally:
+        site(apidb.host, limit=PORTAL)
+    assert requests.get(portal_url(portal), timeout=10).status_code == 200
+    gone = subprocess.run(["docker", "exec", portal.container, "ls", "/etc/nginx/wod-portal.key"], capture_output=True)
+    assert gone.returncode != 0
+
+
+# Backups that restore: the dump `wod-deploy backup` brings here, restored by `wod-deploy restore`
+# into a fresh api-db host, holds every customer and student of the original.
+
+def people(api_db: ApiDb) -> dict:
+    """What makes each customer and student theirs (the scheduler updates the rest as it goes)."""
+    return {"customers": psql(api_db, "SELECT id, email, \"studentId\", \"createdAt\" FROM customers ORDER BY id"),
+            "students": psql(api_db, "SELECT id, username, location FROM students ORDER BY id")}
+
+
+def test_the_latest_dump_restores_into_a_fresh_api_db_with_every_customer_and_student(backend, apidb, tmp_path):
+    assert apidb.sh("systemctl is-enabled wod-api-db-backup.timer").stdout.strip() == "enabled"
+    apidb.register(f"restore-{int(time.time())}@example.org")
+    before = people(apidb)
+    assert before["customers"] and before["students"]
+    proc = wod_deploy("backup", "inventories/docker.py", "--limit", API_DB, *site_args(apidb.host),
+                      "--to", str(tmp_path / "dumps"), env=SITE_ENV)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    dump = tmp_path / "dumps" / f"{API_DB}.dump"
+    assert dump.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    assert apidb.sh("stat -c '%U %a' /var/backups/wod-api-db/latest.dump").stdout.strip() == "root 600"
+    assert people(apidb) == before  # nothing moved while the dump was made: it holds these rows
+    fresh = ApiDb(hosts.up(role="api_db", name=f"{NAME}-apidb2"))
+    alone = {"WOD_HOSTS": f"{NAME},{fresh.host.name}", **PASSWORDS}  # one api-db in this inventory: the fresh one
+    try:
+        results, _, _ = pyinfra(*site_args(fresh.host), deploy="deploys/api_db.py", limit=fresh.host.name, env=alone)
+        assert results["results"]["failed_hosts"] == []
+        assert psql(fresh, "SELECT count(*) FROM customers") == "0"
+        start = time.monotonic()
+        proc = wod_deploy("restore", "inventories/docker.py", str(dump), "--limit", fresh.host.name,
+                          *site_args(fresh.host), env=alone)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        timing("restore of the api-db's dump into a fresh api-db host (wod-deploy restore)", time.monotonic() - start)
+        assert people(fresh) == before
+        # the app serves them: the moderator of the original logs in and lists every customer
+        assert {c["id"] for c in fresh.customers()} == {int(r.split("|")[0]) for r in before["customers"].splitlines()}
+        # what the fresh database held is dumped beside, before it was replaced
+        assert fresh.sh("ls /var/backups/wod-api-db/").stdout.count(".dump") >= 2
+    finally:
+        hosts.down(fresh.host.name)
+
+
+# The portal current with the catalogue: its /workshop/<id> pages are made at build time, from the
+# rows the api-db serves then.
+
+def test_a_workshop_added_to_the_catalogue_rebuilds_the_portal_once_and_its_page_is_served(apidb, portal, tmp_path):
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(ROOT / "tests/fixtures/workshops", catalogue)
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-Fresh101")
+    meta = catalogue / "WKSHP-Fresh101" / "wod.yml"
+    meta.write_text(meta.read_text().replace("Test101", "Fresh101")
+                    .replace("A small workshop for wod-deploy's own tests", "Fresh from the catalogue"))
+    before = served_release(portal)
+    try:
+        results, _, seconds = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert results["results"]["failed_hosts"] == []
+        builds = [n for n in changed(results) if "Production build" in n]
+        assert len(builds) == 1, changed(results)
+        timing("portal rebuild after a workshop added to the catalogue (deploys/site.py, the three roles)", seconds)
+        assert served_release(portal) != before
+        workshop = next(w for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()
+                        if w["notebook"] == "WKSHP-Fresh101")
+        page = requests.get(portal_url(portal, f"/workshop/{workshop['id']}/"), timeout=10)
+        assert page.status_code == 200, page.status_code
+        assert "Fresh101" in page.text and "Fresh from the catalogue" in page.text
+        again, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert changed(again) == []  # once
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL,
+                          *site_args(apidb.host, "--data", f"WODNOBO={catalogue}"), env=SITE_ENV)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finally:
+        site(apidb.host)

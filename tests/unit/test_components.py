@@ -54,3 +54,44 @@ def test_site_converges_every_role_once_in_the_registry_order():
 
     site = (Path(__file__).resolve().parents[2] / "deploys" / "site.py").read_text()
     assert re.findall(r'^converge\("(\w+)"\)$', site, re.M) == list(ROLES)
+
+
+def test_the_portal_speaks_tls_12_and_13_with_hsts_and_redirects_http_only_with_a_pair(tmp_path):
+    from wod_deploy.components import nginx
+    from wod_deploy.managed import Gone, Key
+
+    cert, key = tmp_path / "portal.pem", tmp_path / "portal.key"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+    items = nginx.owned(Settings(WODFE_TLS_CERT=str(cert), WODFE_TLS_KEY=str(key)))
+    site = next(i for i in items if i.path == nginx.SITE).content
+    assert "listen 8000 ssl;" in site and "ssl_protocols TLSv1.2 TLSv1.3;" in site
+    assert f"ssl_certificate_key {nginx.TLS_KEY};" in site
+    assert "error_page 497 =301 https://$http_host$request_uri;" in site
+    assert site.count("Strict-Transport-Security") == site.count("X-Frame-Options") > 0  # every location
+    assert [type(i) for i in items if i.path in (nginx.TLS_CERT, nginx.TLS_KEY)] == [File, Key]
+    assert "MIIE" not in repr(items)  # the key's content is never shown
+    plain = nginx.owned(Settings())
+    site = next(i for i in plain if i.path == nginx.SITE).content
+    assert "listen 8000;" in site and "ssl" not in site and "Strict-Transport-Security" not in site
+    assert [type(i) for i in plain if i.path in (nginx.TLS_CERT, nginx.TLS_KEY)] == [Gone, Gone]
+
+
+def test_a_workshop_added_to_the_catalogue_changes_the_portals_build_digest(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from wod_deploy.components import portal
+
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "workshops", catalogue)
+    s = Settings(WODNOBO=str(catalogue))
+    before = portal.build_digest(s, "source")
+    assert portal.build_digest(s, "source") == before and portal.build_digest(s, "other") != before
+    # where workshops run makes no page: a new backend does not rebuild the portal
+    moved = Settings(WODNOBO=str(catalogue), LOCATIONS=({"name": "b2", "basestdid": 0, "usermax": 5},))
+    assert portal.build_digest(moved, "source") == before
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-New101")
+    meta = catalogue / "WKSHP-New101" / "wod.yml"
+    meta.write_text(meta.read_text().replace("Test101", "New101"))
+    assert portal.build_digest(s, "source") != before

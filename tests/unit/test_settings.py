@@ -65,6 +65,9 @@ BAD = [
     ({"WODAPIDBURL": "http://api.example.org/api"}, "WODAPIDBURL='http://api.example.org/api'", "https://"),
     ({"HUB_TLS_CERT": "/nonexistent/hub.pem"}, "HUB_TLS_CERT='/nonexistent/hub.pem'", "file on the deploying"),
     ({"HUB_TLS_CERT": __file__}, "HUB_TLS_KEY=''", "go together"),
+    ({"WODFE_TLS_CERT": "/nonexistent/portal.pem"}, "WODFE_TLS_CERT='/nonexistent/portal.pem'",
+     "file on the deploying"),
+    ({"WODFE_TLS_KEY": __file__}, f"WODFE_TLS_KEY={__file__!r}", "go together"),
 ]
 
 

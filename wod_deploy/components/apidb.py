@@ -9,7 +9,8 @@ the app's `.env`) holds the database password and the JWT secret, both made on t
 Babel run as `wodapi-build`, whose build root takes as operations/node.TAKE says.
 
 Schema, never lost: migrations forward only (sequelize-cli, as upstream), after a pg_dump kept on
-the host (the last 5), before the app starts; never db:drop nor reset-data.
+the host (apidb_backup.py: with the daily ones, the last KEEP), before the app starts; never
+db:drop nor reset-data.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..operations.files import env_file, secret_initial, secret_put, tree
 from ..operations.node import migrations, node_app
 from ..settings import Settings
 from ..sources import application
-from . import postgres
+from . import apidb_backup, postgres
 
 ROOT = "/opt/wod-api-db"
 SOURCE, APP = f"{ROOT}/source", f"{ROOT}/app"
@@ -43,7 +44,7 @@ COMPILED = ["src", "routes", "modules", "middleware", "models", "controllers", "
 SKIPPED = {".git", "node_modules", "dist", "data", "ansible", "scripts", ".env"}
 UNIT = "/etc/systemd/system/wod-api-db.service"
 AUTH_LOG = "/usr/local/lib/wod/wod-api-db-auth.js"  # node -r: the line fail2ban's wod-api-db jail reads
-BACKUPS = "/var/backups/wod-api-db"  # a pg_dump before every migration, the last 5 kept
+BACKUPS = apidb_backup.BACKUPS  # a pg_dump before every migration, with the daily ones
 # upstream signs its tokens with a constant (config/auth.config.js): ours reads the host's secret
 OVERRIDES = {"config/auth.config.js": "module.exports = { secret: process.env.WODJWTSECRET };\n"}
 # upstream refuses an address that contains any denied domain: an empty list ('') would refuse
@@ -133,7 +134,7 @@ def deploy(settings: Settings):
                          _if=sendgrid.did_change)
     # before the app starts: its sync() would make the tables the migrations create
     migrated = migrations(name=f"Migrations of {s.WODPGDB} (after a pg_dump in {BACKUPS})", app=APP, user=USER,
-                          database=s.WODPGDB, backups=BACKUPS)
+                          database=s.WODPGDB, backups=BACKUPS, keep=apidb_backup.KEEP)
     unit, preload = (next(i for i in items if isinstance(i, File) and i.path == path) for path in (UNIT, AUTH_LOG))
     systemd.daemon_reload(name="Reload units (api-db)", _if=ops[unit].did_change)
     (started,) = managed.deploy([i for i in items if isinstance(i, Service)], "api-db", read=items).values()
