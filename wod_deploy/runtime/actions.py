@@ -147,13 +147,14 @@ def backwards(path: str, block: int = 1 << 16):
 
 
 def logged_student(cfg: dict, custid: int) -> tuple[int, str] | None:
-    """(student number, how we know) of the customer's last CREATE or CLEANUP done, in our log."""
+    """(student number, how we know) of the customer's last CREATE or CLEANUP in our log, whatever
+    its outcome: the api-db gave the customer that student (a CREATE that failed included)."""
     try:
         for line in backwards(cfg["log_file"]):
             if b'"customer": %d,' % custid not in line:
                 continue
             event = json.loads(line)
-            if event.get("action") in ("CREATE", "CLEANUP") and event.get("outcome") == "done":
+            if event.get("action") in ("CREATE", "CLEANUP") and event.get("student"):
                 action, when = event["action"], event["time"]
                 return naming.student_number(event["student"]), f"customer {custid}'s {action} of {when}"
     except (OSError, ValueError, KeyError, TypeError):
@@ -179,14 +180,15 @@ def resolved(cfg: dict, req: Request) -> tuple[Request, dict]:
 
 
 def given_since(cfg: dict, student: str, custid: int) -> str | None:
-    """Whom the student's last CREATE done in our log served, when not `custid`: the slot was
-    given again since (upstream frees it at CLEANUP, and its `[object Promise]` PURGE may come late)."""
+    """Whom the student's last CREATE in our log was for (done or not: the api-db gave them the
+    student), when not `custid`: the slot was given again since (upstream frees it at CLEANUP,
+    and its `[object Promise]` PURGE may come late)."""
     try:
         for line in backwards(cfg["log_file"]):
             if b'"student": "%s"' % student.encode() not in line:
                 continue
             event = json.loads(line)
-            if event.get("action") == "CREATE" and event.get("outcome") == "done":
+            if event.get("action") == "CREATE":
                 if event.get("customer") != custid:
                     return f"customer {event.get('customer')} (CREATE of {event.get('time')})"
                 return None
@@ -201,19 +203,20 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
     customer's CLEANUP): from then on the action is this handler's, and the next message for the
     same students waits for it."""
     try:
-        req, found = resolved(cfg, parse(raw, cfg, local_root))
+        req = parse(raw, cfg, local_root)
+        api = ApiDb(cfg)
+        if req.action in AFTER_CLEANUP:
+            # their customer's CLEANUP may be queued behind them (upstream sends both in the same
+            # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
+            accepted({"action": req.action, "customer": req.custid, "outcome": "accepted"})
+            api.wait_cleaned(req.custid)
+        req, found = resolved(cfg, req)  # `[object Promise]`: from our log, once that CLEANUP is in it
     except Rejected as exc:
         event = {"outcome": "rejected", "reason": str(exc)}
         log(cfg, **event)
         return event
     base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client, **found}
-    api = ApiDb(cfg)
     try:
-        if req.action in AFTER_CLEANUP:
-            # their customer's CLEANUP may be queued behind them (upstream sends both in the same
-            # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
-            accepted({**base, "outcome": "accepted"})
-            api.wait_cleaned(req.custid)
         with students_locked(cfg, req.numbers):
             if req.action not in AFTER_CLEANUP:
                 accepted({**base, "outcome": "accepted"})
