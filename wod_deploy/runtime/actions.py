@@ -210,7 +210,7 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
             # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
             accepted({"action": req.action, "customer": req.custid, "outcome": "accepted"})
             api.wait_cleaned(req.custid)
-        req, found = resolved(cfg, req)  # `[object Promise]`: from our log, once that CLEANUP is in it
+        req, found = resolved(cfg, req)  # `[object Promise]`: the customer's student, from our log
     except Rejected as exc:
         event = {"outcome": "rejected", "reason": str(exc)}
         log(cfg, **event)
