@@ -561,3 +561,14 @@ def test_a_purge_that_overtook_its_cleanup_lets_it_through_and_runs_after_it(cfg
     cleaned.set()  # the api-db has it cleaned
     purge.join(10)
     assert ran == ["CLEANUP", "PURGE"]
+
+
+def test_a_reset_waits_for_cleaned_once_though_the_handler_and_the_action_both_ask(cfg, apidb, tmp_path, monkeypatch):
+    cfg["lock_dir"] = str(tmp_path / "locks")
+    apidb.cleaned = [False, True]
+    for name in ("rebuild_home", "set_password", "evict", "close_login"):
+        monkeypatch.setattr(homes if name == "rebuild_home" else accounts, name, lambda *a, **k: None)
+    monkeypatch.setattr(actions, "Hub", lambda c: None)
+    event = actions.handle(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
+    assert (event["outcome"], event["cleaned"]) == ("done", "cleaned"), event
+    assert [c[1] for c in apidb.calls if c[0] == "GET"] == ["/api/customers/42", "/api/customers/42", "/api/workshops"]

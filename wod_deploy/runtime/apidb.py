@@ -30,6 +30,7 @@ class ApiDb:
         self.spool = Path(cfg.get("spool_dir", "/var/lib/wod/callbacks"))
         self.ttl = cfg.get("callback_ttl", 3600)
         self.wait, self.poll = cfg.get("cleaned_wait", 900), cfg.get("cleaned_poll", 20)
+        self.waited: dict[int, str] = {}  # custid -> how its wait for `cleaned` ended: waited once per message
 
     def _json(self, method: str, path: str, body: dict | None = None, token: str | None = None):
         headers = {"Content-Type": "application/json", **({"x-access-token": token} if token else {})}
@@ -75,9 +76,15 @@ class ApiDb:
         return counts
 
     def wait_cleaned(self, custid: int) -> str:
-        """Upstream waits for the customer's `cleaned` before RESET and PURGE; bounded."""
+        """Upstream waits for the customer's `cleaned` before RESET and PURGE; bounded, and once
+        (the handler waits before the student's lock, the action asks again)."""
         if not self.url:
             return "no api-db"
+        if custid not in self.waited:
+            self.waited[custid] = self._wait_cleaned(custid)
+        return self.waited[custid]
+
+    def _wait_cleaned(self, custid: int) -> str:
         deadline = time.monotonic() + self.wait
         while True:
             try:
