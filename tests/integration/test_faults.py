@@ -66,8 +66,8 @@ def test_a_backend_rebooted_mid_create_comes_back_with_the_home_as_it_was_or_com
     notebook = f"{home}/WKSHP-Test101/0-ReadMeFirst.ipynb"
     complete = backend.sh(f"stat -c %U {notebook}", check=False).stdout.strip() == "student7"
     assert complete or backend.home_digest(n) == before, "the home is neither as it was nor complete"
-    # the message was still in postfix's queue: handed over again at boot, it waits for the hub
-    # and completes
+    # the handler had taken the message from postfix (it answers once it holds the student's lock)
+    # and kept it on disk: run again at boot by the callbacks timer, it waits for the hub and completes
     again = backend.next_event(logged, timeout=180)
     assert (again["action"], again["student"], again["outcome"]) == ("CREATE", "student7", "done"), again
     # Docker writes a new /etc/hosts at each container start (a machine keeps its own): the one

@@ -36,7 +36,7 @@ def cfg(tmp_path, shipped):
             "log_file": str(tmp_path / "mail-api.log"), "studdir": str(tmp_path / "student"),
             "branding": {"BRANDING": "WoD"}, "fqdn": "hub.example.org", "wod_user": "wodadmin",
             "basestdid": 0, "workshop_ports": {"WKSHP-Test101": {"HTTPPORT": 20000}},
-            "clients": ["127.0.0.0/8", "172.17.0.1"]}
+            "clients": ["127.0.0.0/8", "172.17.0.1"], "inflight_dir": str(tmp_path / "inflight")}
 
 
 def mail(subject, body="WKSHP-Test101\n", sender="wodadmin@localhost", client="172.17.0.1", extra="") -> bytes:
@@ -572,3 +572,29 @@ def test_a_reset_waits_for_cleaned_once_though_the_handler_and_the_action_both_a
     event = actions.handle(mail("RESET 1,3 42", body="WKSHP-Reset101\n"), cfg)
     assert (event["outcome"], event["cleaned"]) == ("done", "cleaned"), event
     assert [c[1] for c in apidb.calls if c[0] == "GET"] == ["/api/customers/42", "/api/customers/42", "/api/workshops"]
+
+
+def test_a_message_taken_from_postfix_is_on_disk_until_logged_and_an_orphan_is_run_again(cfg, monkeypatch):
+    """Postfix forgets a message once the handler answers: the message stays on disk, locked by its
+    handler, until its outcome is logged; one whose handler is gone (the backend stopped) is run
+    again by the callbacks timer (which runs at boot), once."""
+    from wod_deploy.runtime import inflight
+
+    seen, ran = [], []
+
+    def cleanup(c, req, hub, api):
+        seen.append(sorted(p.name for p in inflight.spool(cfg).iterdir()))
+        assert list(inflight.orphans(cfg)) == []  # its handler holds it: no orphan
+        ran.append(req.stdid)
+        return {}
+
+    monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS, "CLEANUP": cleanup})
+    monkeypatch.setattr(actions, "Hub", lambda c: None)
+    monkeypatch.setattr(actions, "students_locked", lambda c, numbers: __import__("contextlib").nullcontext())
+    assert actions.handle(mail("CLEANUP 3 42"), cfg)["outcome"] == "done"
+    assert len(seen[0]) == 1 and list(inflight.spool(cfg).iterdir()) == []  # kept while it ran, then gone
+    (inflight.spool(cfg) / "1-1").write_bytes(mail("CLEANUP 4 43"))  # a stopped backend's, no handler left
+    actions.flush(cfg)
+    actions.flush(cfg)
+    assert ran == [3, 4] and list(inflight.spool(cfg).iterdir()) == []
+    assert json.loads(Path(cfg["log_file"]).read_text().splitlines()[-1])["student"] == "student4"

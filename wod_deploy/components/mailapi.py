@@ -113,6 +113,7 @@ def handler_config(s: Settings) -> dict:
                                                 "BRANDINGSLACK", "BRANDINGX", "SURVEYURL", "SURVEYCHALURL")},
         "clients": s.mail_clients, "kernels": list(s.KERNELS),
         "spool_dir": f"{s.data_dir}/callbacks", "callback_ttl": s.CALLBACK_TTL, "lock_dir": "/run/wod-mail-api",
+        "inflight_dir": f"{s.data_dir}/inflight",
         "socket": s.mail_socket,
         "cleaned_wait": s.CLEANED_WAIT, "cleaned_poll": s.CLEANED_POLL,
         "apidb_url": s.WODAPIDBURL, "apidb_user": s.WODAPIDBUSER, "apidb_secret_file": apidb_secret(s),

@@ -20,7 +20,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from . import accounts, catalogue, homes, hooks, naming, notebooks, variables
+from . import accounts, catalogue, homes, hooks, inflight, naming, notebooks, variables
 from .apidb import ApiDb
 from .hub import Hub
 from .message import Rejected, Request, parse
@@ -197,14 +197,23 @@ def given_since(cfg: dict, student: str, custid: int) -> str | None:
     return None
 
 
-def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda event: None) -> dict:
+def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda event: None,
+           resumed: Path | None = None) -> dict:
     """Parse, act, log; returns the logged event. `accepted(event)` is called once the message is
-    valid and its students' locks are held (RESET and PURGE: before they wait for their
-    customer's CLEANUP): from then on the action is this handler's, and the next message for the
-    same students waits for it."""
+    valid, kept on disk and its students' locks are held (RESET and PURGE: before they wait for
+    their customer's CLEANUP): from then on the action is this handler's, and the next message
+    for the same students waits for it. `resumed`: an orphan of inflight.py, run again."""
     try:
         req = parse(raw, cfg, local_root)
-        api = ApiDb(cfg)
+    except Rejected as exc:
+        return logged(cfg, {"outcome": "rejected", "reason": str(exc)})
+    with inflight.kept(cfg, raw, local_root, resumed):
+        return act(cfg, req, accepted)
+
+
+def act(cfg: dict, req: Request, accepted) -> dict:
+    api = ApiDb(cfg)
+    try:
         if req.action in AFTER_CLEANUP:
             # their customer's CLEANUP may be queued behind them (upstream sends both in the same
             # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
@@ -212,9 +221,7 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
             api.wait_cleaned(req.custid)
         req, found = resolved(cfg, req)  # `[object Promise]`: the customer's student, from our log
     except Rejected as exc:
-        event = {"outcome": "rejected", "reason": str(exc)}
-        log(cfg, **event)
-        return event
+        return logged(cfg, {"action": req.action, "customer": req.custid, "outcome": "rejected", "reason": str(exc)})
     base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client, **found}
     try:
         with students_locked(cfg, req.numbers):
@@ -230,12 +237,19 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
         event = {**base, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     if api.url:
         event["callbacks"] = api.flush()
+    return logged(cfg, event)
+
+
+def logged(cfg: dict, event: dict) -> dict:
     log(cfg, **event)
     return event
 
 
 def flush(cfg: dict) -> dict:
-    """`wod-mail-action flush` (a timer): send the callbacks the api-db missed; log what moved."""
+    """`wod-mail-action flush` (a timer, at boot too): the messages a stopped backend left taken
+    but unfinished, run again; then the callbacks the api-db missed; logs what moved."""
+    for raw, local_root, path in inflight.orphans(cfg):
+        handle(raw, cfg, local_root, resumed=path)
     counts = ApiDb(cfg).flush()
     if counts["landed"] or counts["expired"]:
         log(cfg, action="FLUSH", outcome="done", callbacks=counts)
