@@ -598,3 +598,27 @@ def test_a_message_taken_from_postfix_is_on_disk_until_logged_and_an_orphan_is_r
     actions.flush(cfg)
     assert ran == [3, 4] and list(inflight.spool(cfg).iterdir()) == []
     assert json.loads(Path(cfg["log_file"]).read_text().splitlines()[-1])["student"] == "student4"
+
+
+def test_handlers_at_once_edit_shadow_one_at_a_time(tmp_path, monkeypatch):
+    """chpasswd and usermod fail, not wait, on shadow's lock when another holds it (a room's
+    PURGEs failed so): ours makes them wait their turn."""
+    import threading
+
+    monkeypatch.setattr(accounts, "SHADOW_LOCK", str(tmp_path / "run" / "shadow.lock"))
+    inside, most = [0], [0]
+
+    def run(*argv, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        inside[0] -= 1
+
+    monkeypatch.setattr(accounts, "run", run)
+    threads = [threading.Thread(target=f, args=a) for n in range(6)
+               for f, a in ((accounts.set_password, (f"student{n}", "pw")), (accounts.close_login, (f"student{n}",)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1

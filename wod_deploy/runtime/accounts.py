@@ -4,6 +4,7 @@ Every command is an argv list, never a shell."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import secrets
@@ -26,19 +27,31 @@ def run(*argv: str, input: str | None = None, cwd: Path | None = None) -> None:
     subprocess.run(argv, input=input, text=True, check=True, capture_output=True, cwd=cwd)
 
 
+SHADOW_LOCK = "/run/wod-mail-api/shadow.lock"
+
+
+def edit_shadow(*argv: str, input: str | None = None) -> None:
+    """chpasswd and usermod one at a time: handlers run at once, and shadow's own lock makes the
+    second of two at once fail ("cannot lock /etc/shadow"), not wait."""
+    os.makedirs(os.path.dirname(SHADOW_LOCK), mode=0o700, exist_ok=True)
+    with open(SHADOW_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run(*argv, input=input)
+
+
 def set_password(user: str, password: str) -> None:
-    run("chpasswd", input=f"{user}:{password}\n")
+    edit_shadow("chpasswd", input=f"{user}:{password}\n")
 
 
 def close_login(user: str) -> None:
     """No login by any means once the slot is over: an expired account is refused by sshd (an
     SSH key planted during the slot included), PAM (the hub's login) and su alike."""
-    run("usermod", "--expiredate", "1", user)
+    edit_shadow("usermod", "--expiredate", "1", user)
 
 
 def open_login(user: str) -> None:
     """The next participant's: the expiry CLEANUP, RESET or PURGE set is lifted."""
-    run("usermod", "--expiredate", "", user)
+    edit_shadow("usermod", "--expiredate", "", user)
 
 
 def as_user(account: pwd.struct_passwd, timeout: int, fn, *args) -> None:
