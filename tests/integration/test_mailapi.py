@@ -318,7 +318,14 @@ def test_a_room_registering_at_once_is_served_at_once_and_nothing_shared_is_corr
         t.start()
     for subject, body in ((f"CREATE {last} 710", "WKSHP-Test101"), (f"CLEANUP {last} 710", "WKSHP-Test101"),
                           (f"PURGE {last} 710", "")):
-        send_as_upstream(port, dialogue(fqdn, subject, body))  # one after the other, as the scheduler's ticks
+        # one after the other, as the scheduler's ticks: each handed over by postfix before the
+        # next is sent (two in the same second may be handed over swapped: upstream's PURGE then
+        # waits for its customer's cleaned)
+        send_as_upstream(port, dialogue(fqdn, subject, body))
+        deadline = time.monotonic() + 120
+        while "Mail queue is empty" not in backend.sh("postqueue -p").stdout:
+            assert time.monotonic() < deadline, backend.sh("postqueue -p").stdout
+            time.sleep(0.2)
     for t in sends:
         t.join()
     deadline = time.monotonic() + 300

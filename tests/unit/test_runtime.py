@@ -545,7 +545,7 @@ def test_a_purge_that_overtook_its_cleanup_lets_it_through_and_runs_after_it(cfg
     delivered), and holds no lock meanwhile (so the CLEANUP runs, and the PURGE after it)."""
     import threading
 
-    cfg["lock_dir"] = str(tmp_path / "locks")
+    cfg.update(lock_dir=str(tmp_path / "locks"), apidb_url="http://127.0.0.1:9/api", spool_dir=str(tmp_path / "spool"))
     cleaned, ran = threading.Event(), []
     monkeypatch.setattr(ApiDb, "wait_cleaned", lambda self, custid: cleaned.wait(10) and "cleaned")
     monkeypatch.setattr(actions, "HANDLERS", {**actions.HANDLERS,

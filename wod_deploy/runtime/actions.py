@@ -4,8 +4,8 @@ message: parse, act under the students' locks, log the outcome, send the api-db'
 Actions for different students run at once (a room registers in the same scheduler tick); one
 student's actions run one at a time, in arrival order: the handler tells its sender it has the
 message only once it holds that student's lock, and postfix hands over the next message only
-then. RESET and PURGE come after their customer's CLEANUP whatever the arrival order: they wait
-for the api-db's `cleaned`, which that CLEANUP sets, before taking the lock. A home is rebuilt
+then. With an api-db, RESET and PURGE come after their customer's CLEANUP whatever the arrival
+order: they wait for its `cleaned`, which that CLEANUP sets, before taking the lock. A home is rebuilt
 aside and swapped in, so a failed action leaves it as it was. Every message is logged with its
 outcome.
 """
@@ -213,8 +213,9 @@ def handle(raw: bytes, cfg: dict, local_root: bool = False, accepted=lambda even
 
 def act(cfg: dict, req: Request, accepted) -> dict:
     api = ApiDb(cfg)
+    early = req.action in AFTER_CLEANUP and bool(api.url)
     try:
-        if req.action in AFTER_CLEANUP:
+        if early:
             # their customer's CLEANUP may be queued behind them (upstream sends both in the same
             # tick, postfix may swap them): the sender goes on first, and no lock is held meanwhile
             accepted({"action": req.action, "customer": req.custid, "outcome": "accepted"})
@@ -225,7 +226,7 @@ def act(cfg: dict, req: Request, accepted) -> dict:
     base = {"action": req.action, "student": req.student, "customer": req.custid, "client": req.client, **found}
     try:
         with students_locked(cfg, req.numbers):
-            if req.action not in AFTER_CLEANUP:
+            if not early:
                 accepted({**base, "outcome": "accepted"})
             started = time.monotonic()
             result = HANDLERS[req.action](cfg, req, Hub(cfg), api)
