@@ -78,11 +78,18 @@ def burst(host: hosts.TestHost, n: int, timeout: float = 600) -> dict:
         time.sleep(0.25)
 
 
-def purge(host: hosts.TestHost, n: int) -> None:
-    """The slots freed again, as upstream's scheduler ends them (root hands PURGE to the handler)."""
+def purge(host: hosts.TestHost, n: int, timeout: float = 300) -> None:
+    """The slots freed again (root hands PURGE to the handler), and waited for: the handler answers
+    once it holds the student's lock, and a message stays in its in-flight spool until logged."""
     for i in range(S.USERMIN, S.USERMIN + n):
         subprocess.run(["docker", "exec", host.container, "wod-test-action", "PURGE", WORKSHOP, str(i)],
                        capture_output=True, check=True, timeout=300)
+    deadline = time.monotonic() + timeout
+    while subprocess.run(["docker", "exec", host.container, "sh", "-c", f"ls -A {S.data_dir}/inflight 2>/dev/null"],
+                         capture_output=True, text=True).stdout.strip():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the PURGEs are still running after {timeout:.0f}s")
+        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> int:
