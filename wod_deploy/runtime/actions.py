@@ -65,7 +65,8 @@ def create(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
 def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     """Local work first (it never waits for the api-db), then the callbacks."""
     ran = hooks.run_hooks(cfg, "cleanup", req, req.stdid)  # e.g. pulls notebooks back from a container
-    accounts.set_password(req.student, accounts.random_password())  # the participant's session is over
+    password = accounts.random_password()
+    accounts.set_password(req.student, password)  # the participant's session is over
     accounts.close_login(req.student)  # and their keys with it (a reset workshop keeps the home)
     accounts.evict(cfg, hub, req.stdid)  # nothing of theirs still running (nor writing the notebooks read next)
     percent, unread = measured(Path(naming.student_home(cfg["studdir"], req.stdid)) / req.ws)
@@ -73,7 +74,7 @@ def cleanup(cfg: dict, req: Request, hub: Hub, api: ApiDb) -> dict:
     if not resets:
         homes.rebuild_home(cfg, req.stdid)
     api.customer(req, completionPercentage=percent)
-    api.student(req.stdid, assigned=resets)
+    api.student(req.stdid, assigned=resets, password=password)  # as upstream's CLEANUP: the api-db's is the new one
     if resets:
         api.customer(req, active=False)
     api.customer(req, cleaned=True)
