@@ -1008,3 +1008,35 @@ def test_the_latest_dump_restores_into_a_fresh_api_db_with_every_customer_and_st
         assert fresh.sh("ls /var/backups/wod-api-db/").stdout.count(".dump") >= 2
     finally:
         hosts.down(fresh.host.name)
+
+
+# The portal current with the catalogue: its /workshop/<id> pages are made at build time, from the
+# rows the api-db serves then.
+
+def test_a_workshop_added_to_the_catalogue_rebuilds_the_portal_once_and_its_page_is_served(apidb, portal, tmp_path):
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(ROOT / "tests/fixtures/workshops", catalogue)
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-Fresh101")
+    meta = catalogue / "WKSHP-Fresh101" / "wod.yml"
+    meta.write_text(meta.read_text().replace("Test101", "Fresh101")
+                    .replace("A small workshop for wod-deploy's own tests", "Fresh from the catalogue"))
+    before = served_release(portal)
+    try:
+        results, _, seconds = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert results["results"]["failed_hosts"] == []
+        builds = [n for n in changed(results) if "Production build" in n]
+        assert len(builds) == 1, changed(results)
+        timing("portal rebuild after a workshop added to the catalogue (deploys/site.py, the three roles)", seconds)
+        assert served_release(portal) != before
+        workshop = next(w for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()
+                        if w["notebook"] == "WKSHP-Fresh101")
+        page = requests.get(portal_url(portal, f"/workshop/{workshop['id']}/"), timeout=10)
+        assert page.status_code == 200, page.status_code
+        assert "Fresh101" in page.text and "Fresh from the catalogue" in page.text
+        again, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+        assert changed(again) == []  # once
+        proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL,
+                          *site_args(apidb.host, "--data", f"WODNOBO={catalogue}"), env=SITE_ENV)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finally:
+        site(apidb.host)

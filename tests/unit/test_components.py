@@ -75,3 +75,23 @@ def test_the_portal_speaks_tls_12_and_13_with_hsts_and_redirects_http_only_with_
     site = next(i for i in plain if i.path == nginx.SITE).content
     assert "listen 8000;" in site and "ssl" not in site and "Strict-Transport-Security" not in site
     assert [type(i) for i in plain if i.path in (nginx.TLS_CERT, nginx.TLS_KEY)] == [Gone, Gone]
+
+
+def test_a_workshop_added_to_the_catalogue_changes_the_portals_build_digest(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from wod_deploy.components import portal
+
+    catalogue = tmp_path / "workshops"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "workshops", catalogue)
+    s = Settings(WODNOBO=str(catalogue))
+    before = portal.build_digest(s, "source")
+    assert portal.build_digest(s, "source") == before and portal.build_digest(s, "other") != before
+    # where workshops run makes no page: a new backend does not rebuild the portal
+    moved = Settings(WODNOBO=str(catalogue), LOCATIONS=({"name": "b2", "basestdid": 0, "usermax": 5},))
+    assert portal.build_digest(moved, "source") == before
+    shutil.copytree(catalogue / "WKSHP-Test101", catalogue / "WKSHP-New101")
+    meta = catalogue / "WKSHP-New101" / "wod.yml"
+    meta.write_text(meta.read_text().replace("Test101", "New101"))
+    assert portal.build_digest(s, "source") != before

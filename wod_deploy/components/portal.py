@@ -11,10 +11,19 @@ patches (wod_deploy/patches/wod-frontend/, each saying why) and LEFT_OUT make it
 tree changed; its dependencies only when package.json changed, from the npm registry alone.
 Each successful build becomes a release, root's and read-only, and the served link switches
 to it in one rename; a failed build fails the converge and leaves the previous site served.
+
+The build also reads the api-db: gatsby-node.js makes a page `/workshop/<id>` per active workshop
+the api-db serves. So the build's digest covers, besides the source, the workshop rows the api-db
+is seeded with from the catalogue (apidb_data.workshop_rows, from the same settings): a workshop
+added to WODNOBO rebuilds the portal once, in the converge that seeds it (site.py runs the
+api-db's operations before the portal's). Rows an admin edits through the api-db alone are not
+seen here: converge with a source or catalogue change, or rebuild by hand.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from pyinfra.api import deploy as pyinfra_deploy
@@ -30,6 +39,7 @@ from ..operations.files import tree
 from ..operations.node import static_site
 from ..settings import Settings
 from ..sources import application
+from . import apidb_data
 
 ROOT = "/opt/wod-portal"
 SOURCE, RELEASES, SERVED = f"{ROOT}/source", f"{ROOT}/releases", f"{ROOT}/current"
@@ -51,6 +61,19 @@ def staged(s: Settings) -> tuple[str, str]:
                        patches=PATCHES, left_out=LEFT_OUT)
 
 
+def workshops_digest(s: Settings) -> str:
+    """The rows the build's pages come from, as the api-db is seeded with them; where a workshop
+    runs (its location) and its seats make no page, so they are left out."""
+    rows = [{k: v for k, v in row.items() if k not in ("location", "alternateLocation", "capacity")}
+            for row in apidb_data.workshop_rows(s)]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build_digest(s: Settings, source_digest: str) -> str:
+    """What a build is made from: the source and the workshops it renders pages for."""
+    return hashlib.sha256(f"{source_digest} {workshops_digest(s)}".encode()).hexdigest()
+
+
 def owned(s: Settings) -> list[managed.Item]:
     return [Directory(ROOT), Directory(HOME, user=USER, group=USER, mode=0o750)]
 
@@ -63,13 +86,14 @@ def deploy(settings: Settings):
     managed.deploy(owned(s), "portal")
     tarball, digest = staged(s)
     tree(name="Portal source (templates rendered, patched)", local_tar=tarball, digest=digest, dest=SOURCE)
-    static_site(name="Production build (as wodfe, when the source changed), published", source=SOURCE,
-                digest=digest, user=USER, work=WORK, releases=RELEASES, served=SERVED, build=BUILD)
+    static_site(name="Production build (as wodfe, when the source or the catalogue's workshops changed), published",
+                source=SOURCE, digest=build_digest(s, digest), user=USER, work=WORK, releases=RELEASES, served=SERVED,
+                build=BUILD)
 
 
 def checks(settings: Settings, probe):
     yield from managed.checks("portal", owned(settings), probe)
-    _, digest = staged(settings)
+    digest = build_digest(settings, staged(settings)[1])
     site = probe(ServedSite, served=SERVED, work=WORK)
     yield expect("portal.release", SERVED, f"the build of {digest[:12]}, as published",
                  site and (f"the build of {site['release'][:12]}, " + (

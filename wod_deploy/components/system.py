@@ -83,17 +83,26 @@ def retired() -> list[Moved]:
 def shared(s: Settings, students: str | None = None) -> list[managed.Item]:
     """The baseline every role gets (upstream installs it on all three): WODUSER's limits, logind,
     the daily update job, time sync. `students`: the participants' uid range, on a backend."""
+    return [*shared_directories(s), *shared_files(s, students), *shared_services()]
+
+
+def shared_directories(s: Settings) -> list[managed.Item]:
+    # on root's PATH, so root's alone (upstream gives both to WODUSER)
+    return [Directory("/usr/local/bin"), Directory(s.lib_dir)]
+
+
+def shared_files(s: Settings, students: str | None = None) -> list[managed.Item]:
     return [
-        # on root's PATH, so root's alone (upstream gives both to WODUSER)
-        Directory("/usr/local/bin"), Directory(s.lib_dir),
         File("/etc/security/limits.d/wod.conf",
              render("limits.conf.j2", s, admin_limits=ADMIN_LIMITS, students=students)),
         File("/etc/systemd/logind.conf.d/wod.conf", render("logind.conf.j2", s)),
         File("/usr/local/bin/wod-upd", render("wod-upd.j2", s), mode=0o755),
         File("/etc/cron.d/wod-upd", render("cron-wod-upd.j2", s, minute=minute(s, "upd"))),
-        Service("systemd-timesyncd", in_container=False),
-        Service("cron"),
     ]
+
+
+def shared_services() -> list[managed.Item]:
+    return [Service("systemd-timesyncd", in_container=False), Service("cron")]
 
 
 def owned(s: Settings, groups=("backend",)) -> list[managed.Item]:
@@ -101,15 +110,14 @@ def owned(s: Settings, groups=("backend",)) -> list[managed.Item]:
     the shared baseline, and on a backend what its participants and WoD's runtime need."""
     if "backend" not in groups:
         return shared(s)
-    base = shared(s, students=f"{s.UIDBASE + s.USERMIN}:{s.UIDBASE + s.USERMAX}")  # pam_limits' uid range
-    files = [i for i in base if not isinstance(i, Service)]
+    students = f"{s.UIDBASE + s.USERMIN}:{s.UIDBASE + s.USERMAX}"  # pam_limits' uid range
     return [
         *retired(),
-        *files[:2], Directory("/usr/local/share"),
+        *shared_directories(s), Directory("/usr/local/share"),
         Directory(s.etc_dir), Directory(s.log_dir, mode=0o750), Directory(s.data_dir),
         Directory(s.runtime_dir), *runtime(s), *(Gone(f"{s.lib_dir}/{name}") for name in FLAT_LAYOUT),
         Directory("/etc/skel/.ssh", mode=0o700),
-        *files[2:],
+        *shared_files(s, students),
         sysctl_file(s),
         File("/etc/skel/.bash_aliases", render("skel.bash_aliases.j2", s)),
         File("/etc/skel/.ssh/config", render("skel.ssh_config.j2", s)),
@@ -118,7 +126,7 @@ def owned(s: Settings, groups=("backend",)) -> list[managed.Item]:
         File("/etc/cron.d/wod-cleanup-processes",
              render("cron-wod-cleanup-processes.j2", s, minute=minute(s, "cleanup"))),
         watchdog_unit(s),
-        *(i for i in base if isinstance(i, Service)),
+        *shared_services(),
         Service("wod-watchdog"),
     ]
 
