@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from pyinfra import host
+from pyinfra.api import operation
+
 from . import arguments, callsite, reads, ssh
 from .components import (
     admin,
@@ -63,15 +66,35 @@ ROLES = {
 }
 
 
+@operation()
+def roles_before(roles: str):
+    """Nothing, on every host: a step of the run's order that all operations before it, on any
+    host, precede. pyinfra keeps each host's operations in sequence but merges the hosts' by
+    position (a topological sort, ties by line): without it the portal's 10th operation, its
+    build, runs beside the api-db's 10th, long before the api-db serves the rows the build
+    reads. An operation called from the same line on every host is one node of that sort."""
+    host.noop(f"{roles} converged first on their hosts")
+    yield from ()  # an operation is a generator of commands; this one has none
+
+
+_CONVERGED: dict[str, list[str]] = {}  # host -> the roles its deploy file has called so far
+
+
 def converge(role_name: str) -> None:
-    """Run a role's components, in order, on the current host if it belongs to the role's group."""
-    from pyinfra import host, inventory  # the host a deploy file is running for
+    """Run a role's components, in order, on the current host if it belongs to the role's group.
+    A deploy file that converges several roles (site.py) runs each after the ones it called
+    before, on every host (roles_before)."""
+    from pyinfra import inventory
 
     role = ROLES[role_name]
-    if role.name not in host.groups:
-        return  # the role guard: other hosts get no operation at all
     callsite.install()
     arguments.install()
+    before = _CONVERGED.setdefault(f"{id(host.state)}:{host.name}", [])
+    if before:
+        roles_before(name=f"Roles {', '.join(before)} before {role.name}", roles=", ".join(before))
+    before.append(role.name)
+    if role.name not in host.groups:
+        return  # the role guard: other hosts get no operation of the role
     ssh.no_delay(host)  # connected already: pyinfra connects every host before running deploy files
     settings = load_settings(host.data, host=host.name, inventory=inventory)  # validated by config.py already
     arguments.pin(host)

@@ -458,6 +458,19 @@ def apidb_upstream(inventory, port) -> str:
     return f"http://{first.data.get('wod_address') or first.data.get('ssh_hostname') or first.name}:{port}"
 
 
+CATALOGUE = ("WODNOBO", "WODNOBO_REF", "PRIVATE_DIR")  # where the workshops the api-db is seeded with are
+
+
+def apidb_catalogue(inventory, values: dict) -> dict:
+    """For a portal, the catalogue keys its own data leaves unset, as the first api_db host has
+    them: the portal's pages are made from the workshops that api-db is seeded with."""
+    group = inventory.get_group("api_db", [])
+    if not group:
+        return {}
+    theirs = group[0].data.dict() if hasattr(group[0].data, "dict") else dict(group[0].data)
+    return {key: theirs[key] for key in CATALOGUE if key not in values and key in theirs}
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -520,6 +533,9 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
         values["LOCATIONS"] = locations(inventory)
     if host in api_dbs and "APIDB_PEERS" not in values:
         values["APIDB_PEERS"] = group_addresses(inventory, ("backend", "frontend"))
+    frontends = {h.name for h in inventory.get_group("frontend", [])} if inventory is not None else set()
+    if host in frontends:
+        values.update(apidb_catalogue(inventory, values))
     if inventory is not None and not values.get("APIDB_UPSTREAM"):
         values["APIDB_UPSTREAM"] = apidb_upstream(inventory, values.get("WODAPIDBPORT", default("WODAPIDBPORT")))
     backends = {h.name for h in inventory.get_group("backend", [])} if inventory is not None else set()

@@ -29,6 +29,16 @@ S = Settings()  # the declared defaults: the test host runs with them (plus grou
 MAIL_LOG = f"{S.log_dir}/mail-api.log"
 
 
+def waited(what: str, found, timeout: float = 300, state=lambda: "", every: float = 2):
+    """found()'s first true value, asked every `every` seconds; failing after `timeout` with
+    what `state()` says then."""
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, f"{what}: not after {timeout:.0f}s; {state()}"
+        time.sleep(every)
+    return value
+
+
 def timing(label: str, seconds: float) -> None:
     TIMINGS.parent.mkdir(exist_ok=True)
     with TIMINGS.open("a") as f:

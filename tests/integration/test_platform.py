@@ -17,7 +17,7 @@ import requests
 
 from wod_deploy.testing import hosts
 
-from .conftest import MAIL_LOG, NAME, ROOT, S, changed, pyinfra, timing, wod_deploy
+from .conftest import MAIL_LOG, NAME, ROOT, S, changed, pyinfra, timing, waited, wod_deploy
 
 pytestmark = pytest.mark.integration
 UPSTREAM = (ROOT.parent / "shared" / "upstream" / "wod-api-db").resolve()
@@ -116,13 +116,15 @@ def apidb(backend, provider):
         assert (source / "package.json").is_file(), f"upstream's application is expected at {source}"
     host = hosts.up(role="api_db", name=API_DB)
     hosts.up(role="frontend", name=PORTAL)
-    results, _, seconds = site(host)
-    assert results["results"]["failed_hosts"] == []
-    timing("first converge of the api-db and frontend roles (with the backend, deploys/site.py)", seconds)
-    yield ApiDb(host)
-    hosts.down(API_DB)
-    hosts.down(PORTAL)
-    pyinfra()  # the backend without its api-db
+    try:  # down even when the first converge fails: the next backend's inventory would derive an api-db
+        results, _, seconds = site(host)
+        assert results["results"]["failed_hosts"] == []
+        timing("first converge of the api-db and frontend roles (with the backend, deploys/site.py)", seconds)
+        yield ApiDb(host)
+    finally:
+        hosts.down(API_DB)
+        hosts.down(PORTAL)
+        pyinfra()  # the backend without its api-db
 
 
 def test_a_registration_gets_a_student_logged_into_the_hub_within_2_minutes(backend, apidb):
@@ -325,8 +327,13 @@ def test_the_portal_lists_the_workshops_the_api_db_serves(apidb, portal, browser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    names = [w["name"] for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()]
+    workshops = requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()
+    names = [w["name"] for w in workshops]
     assert len(names) >= 2, names
+    # each its page, made by the first converge's build: the portal's role ran after the api-db's
+    for workshop in workshops:
+        page = requests.get(portal_url(portal, f"/workshop/{workshop['id']}/"), timeout=10)
+        assert page.status_code == 200 and workshop["name"] in page.text, (workshop["name"], page.status_code)
     browser.get(portal_url(portal))
     text = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
     try:
@@ -634,15 +641,6 @@ def api_db_mail(backend, apidb: ApiDb, subject: str, body: str) -> None:
                     str(S.POSTPORT)], input=raw, capture_output=True, text=True, timeout=60, check=True)
 
 
-def waited(what: str, found, timeout: float = 300, state=lambda: ""):
-    """found()'s first true value; failing after `timeout` with what `state()` says then."""
-    deadline = time.monotonic() + timeout
-    while not (value := found()):
-        assert time.monotonic() < deadline, f"{what}: not after {timeout:.0f}s; {state()}"
-        time.sleep(2)
-    return value
-
-
 def test_three_slots_end_as_upstreams_scheduler_ends_them_and_their_students_serve_again(backend, apidb, provider):
     """At once, as a day runs: a participant to the end of a slot (credentials, their files and
     key, expiring, expired: CLEANUP), one in a `reset: true` workshop (CLEANUP keeps the home
@@ -760,10 +758,7 @@ def test_failed_api_logins_get_the_client_banned_and_never_the_portal(backend, a
                 assert requests.post(f"{apidb.url}/login", json=body, timeout=10).status_code in (401, 404)
             except requests.RequestException:
                 break
-        deadline = time.monotonic() + 30
-        while api_reachable(apidb):
-            assert time.monotonic() < deadline, "fail2ban did not ban the client"
-            time.sleep(1)
+        waited("fail2ban banning the client", lambda: not api_reachable(apidb), timeout=30, every=1)
         banned = apidb.sh("fail2ban-client get wod-api-db banned").stdout
         assert client in banned and portal.address not in banned, banned
         logged = apidb.sh("journalctl -u wod-api-db -o cat | grep 'wod-auth: login failed from'").stdout
@@ -771,10 +766,7 @@ def test_failed_api_logins_get_the_client_banned_and_never_the_portal(backend, a
         assert requests.get(portal_url(portal, "/api/workshops?active=true"), timeout=10).status_code == 200
     finally:
         apidb.sh(f"fail2ban-client set wod-api-db unbanip {client}", check=False)
-    deadline = time.monotonic() + 15
-    while not api_reachable(apidb):
-        assert time.monotonic() < deadline, "unbanning did not restore access"
-        time.sleep(1)
+    waited("access back once unbanned", lambda: api_reachable(apidb), timeout=15, every=1)
 
 
 # a client beside the hosts: `n` requests to `url`, then whether the portal's front page still answers it
@@ -1021,22 +1013,25 @@ def test_a_workshop_added_to_the_catalogue_rebuilds_the_portal_once_and_its_page
     meta.write_text(meta.read_text().replace("Test101", "Fresh101")
                     .replace("A small workshop for wod-deploy's own tests", "Fresh from the catalogue"))
     before = served_release(portal)
-    try:
-        results, _, seconds = site(apidb.host, "--data", f"WODNOBO={catalogue}")
-        assert results["results"]["failed_hosts"] == []
-        builds = [n for n in changed(results) if "Production build" in n]
-        assert len(builds) == 1, changed(results)
-        timing("portal rebuild after a workshop added to the catalogue (deploys/site.py, the three roles)", seconds)
-        assert served_release(portal) != before
-        workshop = next(w for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()
-                        if w["notebook"] == "WKSHP-Fresh101")
-        page = requests.get(portal_url(portal, f"/workshop/{workshop['id']}/"), timeout=10)
-        assert page.status_code == 200, page.status_code
-        assert "Fresh101" in page.text and "Fresh from the catalogue" in page.text
-        again, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
-        assert changed(again) == []  # once
-        proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL,
-                          *site_args(apidb.host, "--data", f"WODNOBO={catalogue}"), env=SITE_ENV)
-        assert proc.returncode == 0, proc.stdout[-3000:]
-    finally:
-        site(apidb.host)
+    stale = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL,
+                       *site_args(apidb.host, "--data", f"WODNOBO={catalogue}"), env=SITE_ENV)
+    assert stale.returncode != 0 and "portal.release" in stale.stdout, stale.stdout[-3000:]  # an older catalogue's
+    # the module's last test: its hosts go down after it, the catalogue is never put back
+    results, _, seconds = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+    assert results["results"]["failed_hosts"] == []
+    builds = [n for n in changed(results) if "Production build" in n]
+    assert len(builds) == 1, changed(results)
+    timing("portal rebuild after a workshop added to the catalogue (deploys/site.py, the three roles)", seconds)
+    assert served_release(portal) != before
+    workshop = next(w for w in requests.get(f"{apidb.url}/workshops?active=true", timeout=10).json()
+                    if w["notebook"] == "WKSHP-Fresh101")
+    page = requests.get(portal_url(portal, f"/workshop/{workshop['id']}/"), timeout=10)
+    built = subprocess.run(["docker", "exec", portal.container, "grep", "-i", "-E", "apidb|error|/workshop/",
+                            "/var/lib/wodfe/build/.wod-build.log"], capture_output=True, text=True).stdout
+    assert page.status_code == 200, f"{page.status_code}; the build's log says:\n{built[-3000:]}"
+    assert "Fresh101" in page.text and "Fresh from the catalogue" in page.text
+    again, _, _ = site(apidb.host, "--data", f"WODNOBO={catalogue}")
+    assert changed(again) == []  # once
+    proc = wod_deploy("check", "inventories/docker.py", "--limit", PORTAL,
+                      *site_args(apidb.host, "--data", f"WODNOBO={catalogue}"), env=SITE_ENV)
+    assert proc.returncode == 0, proc.stdout[-3000:]

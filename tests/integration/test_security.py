@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import time
 
 import pytest
 import requests
@@ -12,7 +11,7 @@ from wod_deploy.components.firewall import rules
 from wod_deploy.components.students import protected
 from wod_deploy.settings import Settings
 
-from .conftest import NAME, S, pyinfra, wod_deploy
+from .conftest import NAME, S, pyinfra, waited, wod_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -57,17 +56,11 @@ def test_three_failed_hub_logins_get_the_client_banned_until_unbanned(backend):
             assert failed_login(backend, user) == 403
         except requests.ConnectionError:
             break
-    deadline = time.monotonic() + 30
-    while hub_reachable(backend):
-        assert time.monotonic() < deadline, "fail2ban did not ban the client"
-        time.sleep(1)
+    waited("fail2ban banning the client", lambda: not hub_reachable(backend), timeout=30, every=1)
     banned = backend.sh("fail2ban-client get jupyterhub banned").stdout
     assert client in banned and not any(f"10.{n}.{n}.{n}" in banned for n in (6, 7, 8, 9)), banned
     backend.sh(f"fail2ban-client set jupyterhub unbanip {client}")
-    deadline = time.monotonic() + 15
-    while not hub_reachable(backend):
-        assert time.monotonic() < deadline, "unbanning did not restore access"
-        time.sleep(1)
+    waited("access back once unbanned", lambda: hub_reachable(backend), timeout=15, every=1)
 
 
 def test_sshd_jail_is_enabled(backend):

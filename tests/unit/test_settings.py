@@ -210,3 +210,15 @@ def test_a_backends_api_db_url_is_derived_or_the_preflight_names_why_not():
         inventory = Inventory((["be-1", "api-1"], {}), backend=(["be-1"], {}),
                               api_db=([("api-1", {"wod_address": "10.0.0.5"})], {}))
         load_settings({}, host="be-1", inventory=inventory)
+
+
+def test_a_portal_reads_the_catalogue_its_api_db_is_seeded_with_unless_given_its_own():
+    from pyinfra.api import Inventory
+
+    inventory = Inventory((["api-1", "fe-1", "fe-2"], {}),
+                          api_db=([("api-1", {"WODNOBO": "/srv/notebooks", "PRIVATE_DIR": "/srv/private",
+                                               "wod_address": "10.0.0.1"})], {}),
+                          frontend=(["fe-1", ("fe-2", {"WODNOBO": "/srv/own"})], {}))
+    portal = [load_settings(inventory.get_host(n).data, host=n, inventory=inventory) for n in ("fe-1", "fe-2")]
+    assert [(s.WODNOBO, s.PRIVATE_DIR) for s in portal] == [("/srv/notebooks", "/srv/private"),
+                                                            ("/srv/own", "/srv/private")]

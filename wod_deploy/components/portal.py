@@ -14,10 +14,12 @@ to it in one rename; a failed build fails the converge and leaves the previous s
 
 The build also reads the api-db: gatsby-node.js makes a page `/workshop/<id>` per active workshop
 the api-db serves. So the build's digest covers, besides the source, the workshop rows the api-db
-is seeded with from the catalogue (apidb_data.workshop_rows, from the same settings): a workshop
-added to WODNOBO rebuilds the portal once, in the converge that seeds it (site.py runs the
-api-db's operations before the portal's). Rows an admin edits through the api-db alone are not
-seen here: converge with a source or catalogue change, or rebuild by hand.
+is seeded with from the catalogue (apidb_data.workshop_rows; a portal without catalogue keys of
+its own reads the api-db host's, settings.apidb_catalogue): a workshop added to WODNOBO rebuilds
+the portal once, in the converge that seeds it (site.py runs the portal's role after the api-db's,
+roles.roles_before). Rows an admin edits through the api-db alone are not seen here: converge
+with a source or catalogue change, or rebuild by hand. A build that cannot read the api-db fails
+(patch 0004): upstream's would publish a portal without those pages.
 """
 
 from __future__ import annotations
