@@ -439,7 +439,7 @@ def backend_ranges(inventory) -> list[tuple[str, int, int]]:
     USERMAX x (n - 1) when every backend has the same USERMAX."""
     ranges, following = [], 0
     for host in inventory.get_group("backend", []) if inventory is not None else []:
-        data = host.data.dict() if hasattr(host.data, "dict") else dict(host.data)
+        data = as_dict(host.data)
         usermax = data.get("USERMAX", default("USERMAX"))
         base = data.get("BASESTDID", following)
         if not (_int(usermax) and _int(base)):
@@ -447,6 +447,11 @@ def backend_ranges(inventory) -> list[tuple[str, int, int]]:
         ranges.append((host.name, base, usermax))
         following = base + usermax
     return ranges
+
+
+def as_dict(data: Any) -> dict:
+    """Host data as a plain dict: a pyinfra HostData (every layer merged) or a mapping."""
+    return data.dict() if hasattr(data, "dict") else dict(data)
 
 
 def apidb_upstream(inventory, port) -> str:
@@ -467,7 +472,7 @@ def apidb_catalogue(inventory, values: dict) -> dict:
     group = inventory.get_group("api_db", [])
     if not group:
         return {}
-    theirs = group[0].data.dict() if hasattr(group[0].data, "dict") else dict(group[0].data)
+    theirs = as_dict(group[0].data)
     return {key: theirs[key] for key in CATALOGUE if key not in values and key in theirs}
 
 
@@ -523,7 +528,7 @@ def load_settings(data: Any, host: str | None = None, inventory=None) -> Setting
     With the inventory, APIDB_ADDRESSES is derived from its api_db group, and a backend's
     WODAPIDBURL from its api_db host.
     """
-    values = data.dict() if hasattr(data, "dict") else dict(data)
+    values = as_dict(data)
     if inventory is not None and "APIDB_ADDRESSES" not in values:
         values["APIDB_ADDRESSES"] = group_addresses(inventory, ("api_db",))
     if not values.get("WODBEEXTFQDN"):
